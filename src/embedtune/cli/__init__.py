@@ -1,0 +1,35 @@
+"""The ``embedtune`` command: one module per subcommand, each only parses and calls."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from embedtune.errors import EmbedtuneError
+
+SUBCOMMANDS = ["evaluate"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    import importlib
+
+    parser = argparse.ArgumentParser(
+        prog="embedtune",
+        description="Fine-tune language models into text-embedding models and evaluate them on STS.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in SUBCOMMANDS:
+        importlib.import_module(f"embedtune.cli.{name}").add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args) or 0
+    except EmbedtuneError as e:
+        print(f"embedtune: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("embedtune: interrupted", file=sys.stderr)
+        return 130

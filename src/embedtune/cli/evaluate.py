@@ -1,0 +1,24 @@
+"""``embedtune evaluate``: STS scores of a model, as a table and JSON."""
+
+from __future__ import annotations
+
+import argparse
+
+from embedtune.cli.common import add_data_dir, add_model_options, embedder_overrides
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("evaluate", help="score a model on the STS benchmarks", description=__doc__)
+    add_model_options(p)
+    add_data_dir(p)
+    p.add_argument("--tasks", default="all", help="all | senteval | comma-separated keys (sts12,...,stsb,biosses,sickr)")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--output", help="write results here: .json, or .md for the Markdown table")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from embedtune.evaluation.run import evaluate_model
+
+    evaluate_model(args.model, args.tasks, args.data_dir, args.batch_size, args.output, **embedder_overrides(args))
+    return 0

@@ -1,0 +1,1 @@
+"""``embedtune train``: contrastive fine-tuning from a YAML recipe (placeholder, see below)."""

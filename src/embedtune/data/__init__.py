@@ -1,0 +1,1 @@
+"""Data: STS tasks, triplet readers, batching."""

@@ -1,0 +1,59 @@
+"""The settings that turn a backbone's token states into a sentence embedding.
+
+They are saved next to the weights (``embedtune.json``) so a model always embeds the way it
+was trained: the same pooling, prompt, EOS handling and normalisation.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+from embedtune.errors import ConfigError
+from embedtune.models.pooling import POOLING_MODES
+
+CONFIG_FILE = "embedtune.json"
+
+
+@dataclass
+class EmbedderConfig:
+    pooling: str = "mean"
+    prompt: str = "{}"  # e.g. 'This sentence: "{}" means in one word: "' (PromptEOL)
+    normalize: bool = True
+    max_length: int | None = None  # None: the model's own limit
+    # Append the tokenizer's EOS to every text. The study embeds with the EOS state, and
+    # many tokenizers (Gemma, Llama, Phi-2) never append it themselves. None: on for
+    # last-token pooling, off otherwise.
+    append_eos: bool | None = None
+    padding_side: str = "right"
+    base_model: str | None = None  # backbone reference when the weights are a LoRA adapter
+    adapter: bool = False
+
+    def __post_init__(self) -> None:
+        if self.pooling not in POOLING_MODES:
+            raise ConfigError(f"`pooling` must be one of {POOLING_MODES}, got {self.pooling!r}")
+        if self.prompt.count("{}") != 1:
+            raise ConfigError(f"`prompt` must contain exactly one '{{}}', got {self.prompt!r}")
+        if self.max_length is not None and self.max_length < 2:
+            raise ConfigError(f"`max_length` must be >= 2, got {self.max_length}")
+        if self.padding_side not in ("left", "right"):
+            raise ConfigError(f"`padding_side` must be 'left' or 'right', got {self.padding_side!r}")
+        if self.append_eos is None:
+            self.append_eos = self.pooling == "last_token"
+
+    def save(self, folder: Path) -> None:
+        (folder / CONFIG_FILE).write_text(json.dumps(asdict(self), indent=2) + "\n")
+
+    @classmethod
+    def read(cls, folder: Path) -> EmbedderConfig:
+        path = folder / CONFIG_FILE
+        try:
+            raw = json.loads(path.read_text())
+        except json.JSONDecodeError as e:
+            raise ConfigError(f"{path}:{e.lineno}: invalid JSON ({e.msg})") from None
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise ConfigError(f"{path}: unknown key(s) {unknown}; known: {sorted(known)}")
+        return cls(**raw)

@@ -1,0 +1,178 @@
+"""The Embedder: a Hugging Face backbone + pooling + normalisation, as one ``nn.Module``.
+
+Training calls :meth:`Embedder.forward` on tokenized batches; everything else calls
+:meth:`Embedder.encode`, which sorts texts by length so batches waste no padding and
+returns embeddings in the input order.
+
+>>> emb = Embedder.load("minilm-l6")                      # doctest: +SKIP
+>>> emb.encode(["A cat sits.", "A dog runs."]).shape       # doctest: +SKIP
+(2, 384)
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from collections.abc import Sequence
+from contextlib import nullcontext
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from embedtune.errors import ConfigError
+from embedtune.models.config import EmbedderConfig
+from embedtune.models.pooling import pool
+
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
+_HUGE = 100_000  # tokenizers report 1e30 when they know no limit
+
+
+def model_max_length(backbone: nn.Module, tokenizer) -> int:
+    """The longest input the model takes: tokenizer and position-table limits, whichever
+    is smaller (MTEB truncates the same way)."""
+    limits = [getattr(tokenizer, "model_max_length", None)]
+    limits.append(getattr(backbone.config, "max_position_embeddings", None))
+    usable = [int(x) for x in limits if isinstance(x, (int, float)) and 1 < x < _HUGE]
+    return min(usable) if usable else 512
+
+
+class Embedder(nn.Module):
+    def __init__(self, backbone: nn.Module, tokenizer, config: EmbedderConfig, compute_dtype: str = "fp32"):
+        super().__init__()
+        self.backbone = backbone
+        self.tokenizer = tokenizer
+        self.config = config
+        if compute_dtype not in DTYPES:
+            raise ConfigError(f"`dtype` must be one of {sorted(DTYPES)}, got {compute_dtype!r}")
+        self.compute_dtype = compute_dtype
+        if config.max_length is None:
+            config.max_length = model_max_length(backbone, tokenizer)
+        if config.append_eos and tokenizer.eos_token_id is None:
+            raise ConfigError(
+                "`append_eos` is on (last-token pooling) but the tokenizer has no EOS token; "
+                "set pooling to 'mean' or give the tokenizer an eos_token"
+            )
+        self.pad_id = tokenizer.pad_token_id
+        if self.pad_id is None:
+            self.pad_id = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else 0
+        base = backbone.get_base_model() if hasattr(backbone, "get_base_model") else backbone
+        self._takes_position_ids = "position_ids" in inspect.signature(base.forward).parameters
+
+    # -- loading and saving -------------------------------------------------------------
+    @classmethod
+    def load(cls, name_or_path: str | Path, **overrides) -> Embedder:
+        """Load a named offline model, an embedtune / sentence-transformers / HF folder, or
+        a Hub id. Keyword overrides: pooling, prompt, normalize, max_length, append_eos,
+        padding_side, dtype ('fp32' | 'bf16'), device."""
+        from embedtune.models.loading import load_embedder
+
+        return load_embedder(str(name_or_path), **overrides)
+
+    def save(self, folder: str | Path) -> Path:
+        """Write weights (or only the LoRA adapter), tokenizer and embedding settings."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        if self.config.adapter:
+            self.backbone.save_pretrained(folder / "adapter")
+        else:
+            self.backbone.save_pretrained(folder)
+        self.tokenizer.save_pretrained(folder)
+        self.config.save(folder)
+        return folder
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.backbone.parameters()).device
+
+    @property
+    def dim(self) -> int:
+        return int(self.backbone.config.hidden_size)
+
+    # -- tokenization -------------------------------------------------------------------
+    def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        """Token ids of each text after the prompt, truncated, with the EOS appended last.
+
+        The EOS is appended by us, not by the tokenizer's template, so it is there
+        whatever the tokenizer does and survives truncation.
+        """
+        cfg = self.config
+        room = cfg.max_length - (1 if cfg.append_eos else 0)
+        prompted = [cfg.prompt.format(t) for t in texts]
+        ids = self.tokenizer(prompted, add_special_tokens=True, truncation=True, max_length=room)["input_ids"]
+        if cfg.append_eos:
+            eos = self.tokenizer.eos_token_id
+            ids = [x if x and x[-1] == eos else x + [eos] for x in ids]
+        return ids
+
+    def collate(self, ids: Sequence[Sequence[int]]) -> dict[str, torch.Tensor]:
+        """Pad to the longest sequence on the configured side; position ids follow the mask
+        so left padding does not shift positions."""
+        longest = max(len(x) for x in ids)
+        input_ids = torch.full((len(ids), longest), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(ids), longest), dtype=torch.long)
+        for i, x in enumerate(ids):
+            if self.config.padding_side == "right":
+                input_ids[i, : len(x)] = torch.as_tensor(x)
+                mask[i, : len(x)] = 1
+            else:
+                input_ids[i, longest - len(x) :] = torch.as_tensor(x)
+                mask[i, longest - len(x) :] = 1
+        batch = {"input_ids": input_ids, "attention_mask": mask}
+        if self._takes_position_ids:
+            batch["position_ids"] = (mask.cumsum(1) - 1).clamp(min=0)
+        return batch
+
+    # -- embedding ----------------------------------------------------------------------
+    def autocast(self):
+        if self.compute_dtype == "fp32":
+            return nullcontext()
+        return torch.autocast(self.device.type, dtype=DTYPES[self.compute_dtype])
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """(B, L) token batch -> (B, D) float32 sentence embeddings (with grad)."""
+        batch = {k: v.to(self.device) for k, v in batch.items()}
+        with self.autocast():
+            hidden = self.backbone(**batch).last_hidden_state  # (B, L, D)
+        emb = pool(hidden, batch["attention_mask"], self.config.pooling).float()  # (B, D)
+        return F.normalize(emb, dim=-1) if self.config.normalize else emb
+
+    @torch.inference_mode()
+    def encode(
+        self,
+        texts: Sequence[str],
+        batch_size: int = 32,
+        show_progress: bool | None = None,
+        convert_to_numpy: bool = True,
+    ) -> np.ndarray | torch.Tensor:
+        """Embed ``texts`` (in order) in length-sorted batches. Returns (N, D) float32."""
+        if isinstance(texts, str):
+            raise TypeError("encode() takes a list of texts, not one string")
+        if batch_size < 1:
+            raise ConfigError(f"`batch_size` must be >= 1, got {batch_size}")
+        if len(texts) == 0:
+            out = torch.empty((0, self.dim))
+            return out.numpy() if convert_to_numpy else out
+        ids = self.token_ids(texts)
+        order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))  # longest first: OOM early
+        out = torch.empty((len(ids), self.dim), dtype=torch.float32)
+        was_training = self.training
+        self.eval()
+        if show_progress is None:
+            show_progress = len(texts) >= 2000
+        try:
+            for start in tqdm(
+                range(0, len(order), batch_size),
+                desc="encode",
+                unit="batch",
+                disable=not show_progress,
+                mininterval=1.0 if sys.stderr.isatty() else 30.0,
+            ):
+                chunk = order[start : start + batch_size]
+                out[chunk] = self.forward(self.collate([ids[i] for i in chunk])).cpu()
+        finally:
+            self.train(was_training)
+        return out.numpy() if convert_to_numpy else out
