@@ -7,7 +7,7 @@ import sys
 
 from embedtune.errors import EmbedtuneError
 
-SUBCOMMANDS = ["evaluate"]
+SUBCOMMANDS = ["evaluate", "train"]
 
 
 def build_parser() -> argparse.ArgumentParser:

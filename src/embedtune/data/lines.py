@@ -11,7 +11,7 @@ Row(line=2, fields={'sentence1': 'A man plays.', 'sentence2': 'A man is playing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,13 +43,22 @@ def read_rows(
     path: str | Path,
     delimiter: str = "\t",
     required: Sequence[str] = (),
+    on_bad_row: Callable[[DataError], None] | None = None,
 ) -> Iterator[Row]:
     """Yield the rows of a headered, unquoted delimited file.
 
     Checks that every row has as many fields as the header and that the ``required``
     columns exist; a violation raises :class:`DataError` naming ``file:line``. Blank lines
     at the end of the file are ignored; a blank line in the middle is an error.
+    With ``on_bad_row`` a bad data row is passed to it and skipped instead of raising
+    (header problems always raise).
     """
+
+    def bad(error: DataError) -> None:
+        if on_bad_row is None:
+            raise error
+        on_bad_row(error)
+
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such file")
@@ -71,16 +80,22 @@ def read_rows(
             raise DataError(f"{path}:1: missing column(s) {missing}; header has {header}")
         blank_at = 0
         for lineno, raw in enumerate(f, start=2):
-            text = _decode(raw, path, lineno)
+            try:
+                text = _decode(raw, path, lineno)
+            except DataError as e:
+                bad(e)
+                continue
             if not text.strip():
                 blank_at = blank_at or lineno
                 continue
             if blank_at:
-                raise DataError(f"{path}:{blank_at}: blank line inside the data")
+                bad(DataError(f"{path}:{blank_at}: blank line inside the data"))
+                blank_at = 0
             fields = text.split(delimiter)
             if len(fields) != len(header):
-                raise DataError(
+                bad(DataError(
                     f"{path}:{lineno}: expected {len(header)} fields separated by "
                     f"{delimiter!r}, found {len(fields)}"
-                )
+                ))
+                continue
             yield Row(lineno, dict(zip(header, fields)))

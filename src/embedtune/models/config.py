@@ -24,7 +24,8 @@ class EmbedderConfig:
     max_length: int | None = None  # None: the model's own limit
     # Append the tokenizer's EOS to every text. The study embeds with the EOS state, and
     # many tokenizers (Gemma, Llama, Phi-2) never append it themselves. None: on for
-    # last-token pooling, off otherwise.
+    # last-token pooling when the tokenizer has an EOS token (encoders end in [SEP]
+    # already), off otherwise; resolved when the Embedder is built.
     append_eos: bool | None = None
     padding_side: str = "right"
     base_model: str | None = None  # backbone reference when the weights are a LoRA adapter
@@ -39,8 +40,6 @@ class EmbedderConfig:
             raise ConfigError(f"`max_length` must be >= 2, got {self.max_length}")
         if self.padding_side not in ("left", "right"):
             raise ConfigError(f"`padding_side` must be 'left' or 'right', got {self.padding_side!r}")
-        if self.append_eos is None:
-            self.append_eos = self.pooling == "last_token"
 
     def save(self, folder: Path) -> None:
         (folder / CONFIG_FILE).write_text(json.dumps(asdict(self), indent=2) + "\n")

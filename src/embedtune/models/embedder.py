@@ -51,6 +51,8 @@ class Embedder(nn.Module):
         self.compute_dtype = compute_dtype
         if config.max_length is None:
             config.max_length = model_max_length(backbone, tokenizer)
+        if config.append_eos is None:
+            config.append_eos = config.pooling == "last_token" and tokenizer.eos_token_id is not None
         if config.append_eos and tokenizer.eos_token_id is None:
             raise ConfigError(
                 "`append_eos` is on (last-token pooling) but the tokenizer has no EOS token; "
@@ -93,14 +95,15 @@ class Embedder(nn.Module):
         return int(self.backbone.config.hidden_size)
 
     # -- tokenization -------------------------------------------------------------------
-    def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
-        """Token ids of each text after the prompt, truncated, with the EOS appended last.
+    def token_ids(self, texts: Sequence[str], max_length: int | None = None) -> list[list[int]]:
+        """Token ids of each text after the prompt, truncated (to ``max_length`` or the
+        configured limit), with the EOS appended last.
 
         The EOS is appended by us, not by the tokenizer's template, so it is there
         whatever the tokenizer does and survives truncation.
         """
         cfg = self.config
-        room = cfg.max_length - (1 if cfg.append_eos else 0)
+        room = (max_length or cfg.max_length) - (1 if cfg.append_eos else 0)
         prompted = [cfg.prompt.format(t) for t in texts]
         ids = self.tokenizer(prompted, add_special_tokens=True, truncation=True, max_length=room)["input_ids"]
         if cfg.append_eos:

@@ -1,0 +1,168 @@
+"""Training configuration: one dataclass, loaded from YAML, every key overridable from the CLI.
+
+Unknown keys, wrong types and out-of-range values fail with the key's name (and the YAML
+file), never silently.
+
+>>> TrainConfig(lr=-1)
+Traceback (most recent call last):
+ConfigError: `lr` must be > 0, got -1
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+import yaml
+
+from embedtune.errors import ConfigError
+
+
+def _f(default, help: str):
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata={"help": help})
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass
+class TrainConfig:
+    # model
+    model: str = _f("gemma3-270m", "named model, folder or Hub id of the backbone")
+    pooling: str | None = _f(None, "last_token | mean | weighted_mean | cls (default: the model's)")
+    prompt: str = _f("{}", "template with one {} for the text")
+    max_length: int = _f(128, "truncate training texts to this many tokens")
+    dtype: str = _f("bf16", "bf16 (autocast, fp32 LoRA weights) or fp32")
+    # LoRA (the study: r 8, alpha 32, dropout 0.1 on q_proj/v_proj)
+    lora: bool = _f(True, "train a LoRA adapter; false trains every weight (small encoders)")
+    lora_r: int = _f(8, "LoRA rank")
+    lora_alpha: int = _f(32, "LoRA alpha")
+    lora_dropout: float = _f(0.1, "LoRA dropout")
+    lora_target_modules: list[str] | None = _f(None, "modules to adapt (default: per-architecture table)")
+    # data
+    data: str = _f("nli/triplets.tsv", "triplet file (relative paths are tried under the data dir too) or Hub id")
+    data_dir: str | None = _f(None, "data root for STS evaluation (default: $EMBEDTUNE_DATA_DIR)")
+    columns: list[str] | None = _f(None, "anchor, positive[, negative] column names")
+    skip_bad_rows: bool = _f(False, "skip and count malformed rows instead of stopping")
+    hard_negatives: bool = _f(True, "score anchors against in-batch hard negatives too (Eq. 3)")
+    group_by_length: bool = _f(True, "batch triplets of similar length together (less padding)")
+    # optimisation (the study: batch 60, lr 5e-5, 100 warmup steps, cosine, 1 epoch)
+    batch_size: int = _f(60, "triplets per optimizer step (per process)")
+    grad_accum: int = _f(1, "micro-batches per step; each micro-batch has its own in-batch negatives")
+    epochs: float = _f(1.0, "passes over the data (when max_steps is not set)")
+    max_steps: int | None = _f(None, "stop after this many steps (sets the schedule length)")
+    max_minutes: float | None = _f(None, "also stop after this much training time")
+    lr: float = _f(5e-5, "peak learning rate")
+    warmup_steps: int = _f(100, "linear warmup steps")
+    min_lr_ratio: float = _f(0.0, "cosine floor as a fraction of lr")
+    weight_decay: float = _f(1e-4, "AdamW weight decay")
+    max_grad_norm: float = _f(1.0, "gradient clipping (0 disables)")
+    temperature: float = _f(0.05, "InfoNCE temperature")
+    gradient_checkpointing: bool = _f(False, "recompute activations in backward to save memory")
+    seed: int = _f(42, "seed for data order, LoRA init and dropout")
+    # bookkeeping
+    output_dir: str = _f("runs/latest", "where checkpoints, metrics and reports go")
+    log_every: int = _f(10, "log a metrics row every N steps")
+    eval_every: int = _f(100, "evaluate STS-B dev every N steps (0 disables)")
+    save_every: int = _f(0, "checkpoint every N steps (0 disables)")
+    keep_checkpoints: int = _f(2, "newest checkpoints kept (the best is never deleted)")
+    eval_tasks: str = _f("all", "tasks for the before/after table ('' skips it)")
+    eval_batch_size: int = _f(64, "batch size when encoding for evaluation")
+    resume: bool = _f(False, "continue from the newest complete checkpoint in output_dir")
+
+    def __post_init__(self) -> None:
+        positive = ["max_length", "lora_r", "lora_alpha", "batch_size", "grad_accum", "lr", "temperature", "eval_batch_size"]
+        for name in positive:
+            value = getattr(self, name)
+            if not value > 0:
+                raise ConfigError(f"`{name}` must be > 0, got {value}")
+        non_negative = ["warmup_steps", "weight_decay", "max_grad_norm", "log_every", "eval_every", "save_every", "min_lr_ratio"]
+        for name in non_negative:
+            if getattr(self, name) < 0:
+                raise ConfigError(f"`{name}` must be >= 0, got {getattr(self, name)}")
+        if not 0 <= self.lora_dropout < 1:
+            raise ConfigError(f"`lora_dropout` must be in [0, 1), got {self.lora_dropout}")
+        if self.max_steps is not None and self.max_steps < 1:
+            raise ConfigError(f"`max_steps` must be >= 1, got {self.max_steps}")
+        if self.max_minutes is not None and self.max_minutes <= 0:
+            raise ConfigError(f"`max_minutes` must be > 0, got {self.max_minutes}")
+        if self.epochs <= 0:
+            raise ConfigError(f"`epochs` must be > 0, got {self.epochs}")
+        if self.dtype not in ("bf16", "fp32"):
+            raise ConfigError(f"`dtype` must be 'bf16' or 'fp32', got {self.dtype!r}")
+        if self.batch_size % self.grad_accum:
+            raise ConfigError(f"`batch_size` ({self.batch_size}) must be divisible by `grad_accum` ({self.grad_accum})")
+        if self.keep_checkpoints < 1:
+            raise ConfigError(f"`keep_checkpoints` must be >= 1, got {self.keep_checkpoints}")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def _check_type(name: str, value, annotation, where: str):
+    """Coerce YAML scalars to the field's type (1 -> 1.0 for floats); reject the rest."""
+    hint = typing.get_type_hints(TrainConfig)[name]
+    args = typing.get_args(hint)
+    optional = type(None) in args
+    base = next((a for a in args if a is not type(None)), hint) if args and (typing.get_origin(hint) in (typing.Union, types.UnionType)) else hint
+    if value is None:
+        if optional:
+            return None
+        raise ConfigError(f"{where}`{name}` must not be empty")
+    origin = typing.get_origin(base)
+    if origin is list:
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where}`{name}` must be a list of strings, got {value!r}")
+        return value
+    if base is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{where}`{name}` must be true or false, got {value!r}")
+    if base is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if base is float and isinstance(value, str):
+        try:
+            return float(value)  # YAML reads 5e-5 as a string
+        except ValueError:
+            pass
+    if base is int and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if base is str and isinstance(value, str):
+        return value
+    raise ConfigError(f"{where}`{name}` must be {base.__name__}, got {value!r} ({type(value).__name__})")
+
+
+def load_config(path: str | Path | None = None, overrides: dict | None = None) -> TrainConfig:
+    """Read a YAML recipe (if any) and apply ``overrides`` (CLI values; None means unset)."""
+    values: dict = {}
+    names = {f.name for f in fields(TrainConfig)}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"{path}: no such config file")
+        try:
+            raw = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as e:
+            mark = getattr(e, "problem_mark", None)
+            line = f":{mark.line + 1}" if mark else ""
+            raise ConfigError(f"{path}{line}: invalid YAML ({getattr(e, 'problem', e)})") from None
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{path}: expected a mapping of keys to values")
+        for key, value in raw.items():
+            if key not in names:
+                raise ConfigError(f"{path}: unknown key `{key}`; known keys: {', '.join(sorted(names))}")
+            values[key] = _check_type(key, value, None, f"{path}: ")
+    for key, value in (overrides or {}).items():
+        if value is None:
+            continue
+        if key not in names:
+            raise ConfigError(f"unknown option `{key}`")
+        values[key] = _check_type(key, value, None, "")
+    try:
+        return TrainConfig(**values)
+    except ConfigError as e:
+        raise ConfigError(f"{path}: {e}" if path else str(e)) from None

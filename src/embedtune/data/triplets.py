@@ -1,0 +1,207 @@
+"""Training triplets (anchor, positive, hard negative) from TSV, CSV, JSONL, Parquet or the Hub.
+
+Recognised layouts without configuration: ``anchor, positive, negative`` (``../shared/data/
+nli/triplets.tsv``, sentence-transformers' all-nli), SimCSE's ``sent0, sent1, hard_neg``
+(``nli_for_simcse.csv``) and ``premise, entailment, contradiction``. Other names are given
+with ``columns=(anchor, positive, negative)``. Pairs without a negative column train with
+in-batch negatives only.
+
+A bad row (missing field, empty text, wrong column count, undecodable bytes) stops the load
+with ``file:line``; with ``skip_bad_rows=True`` it is skipped and counted instead.
+
+>>> t = read_triplets("triplets.tsv")        # doctest: +SKIP
+>>> len(t), t.anchors[0], t.has_negatives
+(29100, 'A man plays a guitar.', True)
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from embedtune.data.lines import read_rows
+from embedtune.errors import DataError
+
+KNOWN_LAYOUTS = [
+    ("anchor", "positive", "negative"),
+    ("sent0", "sent1", "hard_neg"),
+    ("premise", "entailment", "contradiction"),
+    ("query", "positive", "negative"),
+]
+
+
+@dataclass
+class Triplets:
+    anchors: list[str]
+    positives: list[str]
+    negatives: list[str] | None
+    source: str
+    sha256: str = ""
+    skipped: list[str] = field(default_factory=list)  # one message per skipped row
+
+    def __len__(self) -> int:
+        return len(self.anchors)
+
+    @property
+    def has_negatives(self) -> bool:
+        return self.negatives is not None
+
+
+def _pick_columns(header: list[str], columns: tuple[str, ...] | None, where: str) -> tuple[str, str, str | None]:
+    if columns:
+        if len(columns) not in (2, 3):
+            raise DataError(f"`columns` must name 2 or 3 columns, got {list(columns)}")
+        missing = [c for c in columns if c not in header]
+        if missing:
+            raise DataError(f"{where}: missing column(s) {missing}; the file has {header}")
+        return columns[0], columns[1], columns[2] if len(columns) == 3 else None
+    for layout in KNOWN_LAYOUTS:
+        if layout[0] in header and layout[1] in header:
+            return layout[0], layout[1], layout[2] if layout[2] in header else None
+    raise DataError(
+        f"{where}: cannot tell anchor/positive/negative columns from {header}; "
+        f"known layouts {KNOWN_LAYOUTS}, or pass columns=ANCHOR,POSITIVE[,NEGATIVE]"
+    )
+
+
+def _records(path: Path, fmt: str, on_bad) -> tuple[list[str], Iterator[tuple[int, dict]]]:
+    """(header, iterator of (line, record)) for one file format."""
+    if fmt == "tsv":
+        rows = read_rows(path, "\t", on_bad_row=on_bad)
+        with path.open("rb") as f:
+            header = f.readline().decode("utf-8", "replace").lstrip("\ufeff").rstrip("\r\n").split("\t")
+        return header, ((r.line, r.fields) for r in rows)
+    if fmt == "csv":
+        return _csv_records(path, on_bad)
+    if fmt == "jsonl":
+        return _jsonl_records(path, on_bad)
+    if fmt == "parquet":
+        try:
+            import pyarrow.parquet as pq
+        except ImportError:
+            raise DataError(f"{path}: reading Parquet needs pyarrow (pip install pyarrow)") from None
+        table = pq.read_table(path)
+        records = table.to_pylist()
+        return table.column_names, ((i + 1, r) for i, r in enumerate(records))
+    raise DataError(f"{path}: unknown format {fmt!r}; use .tsv, .csv, .jsonl or .parquet")
+
+
+def _csv_records(path: Path, on_bad):
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = path.read_bytes()[: e.start].count(b"\n") + 1
+        raise DataError(f"{path}:{line}: undecodable bytes; the file must be UTF-8") from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader, None)
+    if not header:
+        raise DataError(f"{path}:1: empty file or missing header line")
+
+    def gen():
+        for row in reader:
+            if not row:
+                continue
+            if len(row) != len(header):
+                on_bad(DataError(f"{path}:{reader.line_num}: expected {len(header)} fields, found {len(row)}"))
+                continue
+            yield reader.line_num, dict(zip(header, row))
+
+    return header, gen()
+
+
+def _jsonl_records(path: Path, on_bad):
+    def gen():
+        with path.open("rb") as f:
+            for lineno, raw in enumerate(f, start=1):
+                if not raw.strip():
+                    continue
+                try:
+                    rec = json.loads(raw.decode("utf-8"))
+                except (UnicodeDecodeError, json.JSONDecodeError) as e:
+                    on_bad(DataError(f"{path}:{lineno}: not a JSON object ({e.__class__.__name__})"))
+                    continue
+                if not isinstance(rec, dict):
+                    on_bad(DataError(f"{path}:{lineno}: expected a JSON object, got {type(rec).__name__}"))
+                    continue
+                yield lineno, rec
+
+    records = list(gen())
+    header = list(records[0][1]) if records else []
+    return header, iter(records)
+
+
+def _format_of(path: Path) -> str:
+    suffix = path.suffix.lower().lstrip(".")
+    return {"tsv": "tsv", "txt": "tsv", "csv": "csv", "jsonl": "jsonl", "json": "jsonl", "parquet": "parquet"}.get(suffix, suffix)
+
+
+def read_triplets(
+    path: str | Path,
+    columns: tuple[str, ...] | None = None,
+    skip_bad_rows: bool = False,
+    hub_config: str | None = "triplet",
+    split: str = "train",
+) -> Triplets:
+    """Read triplets from a file, or from a Hub dataset id when ``path`` is not a file."""
+    p = Path(path).expanduser()
+    if not p.exists():
+        if p.suffix or str(path).startswith((".", "/", "~")):
+            raise DataError(f"{path}: no such file")
+        return _read_hub(str(path), columns, hub_config, split)
+    skipped: list[str] = []
+
+    def on_bad(error: DataError) -> None:
+        if not skip_bad_rows:
+            raise error
+        skipped.append(str(error))
+
+    header, records = _records(p, _format_of(p), on_bad)
+    a_col, p_col, n_col = _pick_columns(header, columns, f"{p}:1")
+    anchors: list[str] = []
+    positives: list[str] = []
+    negatives: list[str] = []
+    for line, rec in records:
+        texts = [rec.get(a_col), rec.get(p_col)] + ([rec.get(n_col)] if n_col else [])
+        names = [a_col, p_col, n_col]
+        problem = next(
+            (f"column {names[i]!r} is {'missing' if t is None else 'empty'}" for i, t in enumerate(texts)
+             if not isinstance(t, str) or not t.strip()),
+            None,
+        )
+        if problem:
+            on_bad(DataError(f"{p}:{line}: {problem}"))
+            continue
+        anchors.append(texts[0])
+        positives.append(texts[1])
+        if n_col:
+            negatives.append(texts[2])
+    if not anchors:
+        raise DataError(f"{p}: no usable rows" + (f" ({len(skipped)} skipped)" if skipped else ""))
+    digest = hashlib.sha256(p.read_bytes()).hexdigest()
+    return Triplets(anchors, positives, negatives if n_col else None, str(p), digest, skipped)
+
+
+def _read_hub(dataset_id: str, columns, config: str | None, split: str) -> Triplets:
+    try:
+        import datasets
+    except ImportError:
+        raise DataError(
+            f"{dataset_id!r} is not a file, and reading Hub datasets needs `datasets` (pip install datasets)"
+        ) from None
+    try:
+        ds = datasets.load_dataset(dataset_id, config, split=split)
+    except Exception as e:
+        raise DataError(f"{dataset_id!r}: not a file, and the Hub load failed ({type(e).__name__}: {e})") from None
+    a_col, p_col, n_col = _pick_columns(list(ds.column_names), columns, dataset_id)
+    return Triplets(
+        list(ds[a_col]),
+        list(ds[p_col]),
+        list(ds[n_col]) if n_col else None,
+        f"hub:{dataset_id}",
+        sha256=f"hub:{getattr(ds, '_fingerprint', '')}",
+    )

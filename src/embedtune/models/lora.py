@@ -1,0 +1,51 @@
+"""LoRA through peft, with the study's defaults and a table of target modules per architecture.
+
+The study adapts the attention query and value projections (r 8, alpha 32, dropout 0.1,
+gaussian init). Architectures name those layers differently; unknown ones fall back to
+peft's own table.
+"""
+
+from __future__ import annotations
+
+from embedtune.errors import ConfigError
+
+# model_type -> the query/value projections
+TARGET_MODULES: dict[str, list[str]] = {
+    **dict.fromkeys(
+        ["gemma", "gemma2", "gemma3", "gemma3_text", "llama", "mistral", "qwen2", "qwen3", "phi", "minicpm", "olmo", "olmo2", "smollm3", "granite"],
+        ["q_proj", "v_proj"],
+    ),
+    "phi3": ["qkv_proj"],
+    **dict.fromkeys(["bert", "roberta", "xlm-roberta", "electra", "modernbert"], ["query", "value"]),
+    "mpnet": ["q", "v"],
+    "gpt2": ["c_attn"],
+    "gpt_neox": ["query_key_value"],
+}
+
+
+def default_target_modules(model_type: str) -> list[str] | None:
+    """The q/v projection names for ``model_type``; None lets peft pick."""
+    return TARGET_MODULES.get(model_type)
+
+
+def apply_lora(embedder, r: int = 8, alpha: int = 32, dropout: float = 0.1, target_modules: list[str] | None = None) -> None:
+    """Wrap ``embedder.backbone`` in a peft LoRA model in place; only LoRA weights train."""
+    from peft import LoraConfig, get_peft_model
+
+    model_type = embedder.backbone.config.model_type
+    targets = target_modules or default_target_modules(model_type)
+    config = LoraConfig(
+        r=r,
+        lora_alpha=alpha,
+        lora_dropout=dropout,
+        target_modules=targets,
+        init_lora_weights="gaussian",
+        bias="none",
+    )
+    try:
+        embedder.backbone = get_peft_model(embedder.backbone, config)
+    except ValueError as e:
+        raise ConfigError(
+            f"cannot place LoRA on model type {model_type!r} ({e}); set `lora_target_modules`"
+        ) from None
+    embedder.config.adapter = True

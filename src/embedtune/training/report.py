@@ -1,0 +1,68 @@
+"""What a finished run leaves behind for people: report.md, learning_curve.png, run.json."""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+from pathlib import Path
+
+from embedtune.evaluation.report import before_after_table, results_table
+
+
+def versions() -> dict[str, str]:
+    import peft
+    import torch
+    import transformers
+
+    import embedtune
+
+    return {
+        "python": sys.version.split()[0],
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "peft": peft.__version__,
+        "embedtune": embedtune.__version__,
+        "platform": platform.platform(),
+        "cpu_threads": str(torch.get_num_threads()),
+    }
+
+
+def plot_learning_curve(eval_history: list[dict], path: Path, title: str) -> bool:
+    """STS dev Spearman against step; False when there is nothing to plot."""
+    if not eval_history:
+        return False
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    steps = [e["step"] for e in eval_history]
+    scores = [e["spearman"] for e in eval_history]
+    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=120)
+    ax.plot(steps, scores, marker="o")
+    ax.set_xlabel("step")
+    ax.set_ylabel(f"{eval_history[0]['task']} Spearman x100")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return True
+
+
+def write_report(out: Path, report: dict) -> None:
+    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    lines = [f"# {report['model']}: before and after contrastive fine-tuning", ""]
+    lines.append(f"Data: {report['data']} ({report['train_triplets']} triplets), {report['steps']} steps, "
+                 f"{report['train_seconds'] / 60:.1f} min of training.")
+    if report.get("before") and report.get("after"):
+        lines += ["", before_after_table(report["before"], report["after"])]
+    elif report.get("after"):
+        lines += ["", results_table(report["after"])]
+    if report.get("best"):
+        b = report["best"]
+        lines += ["", f"Best {b['task']}: {b['spearman']:.2f} at step {b['step']}."]
+    if (out / "learning_curve.png").is_file():
+        lines += ["", "![learning curve](learning_curve.png)"]
+    (out / "report.md").write_text("\n".join(lines) + "\n")

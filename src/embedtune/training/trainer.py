@@ -1,0 +1,283 @@
+"""The training loop: LoRA + InfoNCE with in-batch and hard negatives, the study's recipe.
+
+Reads top to bottom in phases: lr, forward, backward, clip, step, log, evaluate,
+checkpoint. The batch order and lr are pure functions of (seed, step), and checkpoints
+hold the RNG state, so a resumed run ends with the same weights as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import sys
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from embedtune.config import TrainConfig
+from embedtune.data.batching import epoch_batches
+from embedtune.data.sts import STSData
+from embedtune.data.triplets import Triplets
+from embedtune.errors import EmbedtuneError
+from embedtune.evaluation.sts import evaluate_sts
+from embedtune.losses import InfoNCELoss
+from embedtune.models import Embedder
+from embedtune.models.lora import apply_lora
+from embedtune.training import checkpoint as ckpt
+from embedtune.training.report import plot_learning_curve, versions, write_report
+from embedtune.training.schedule import lr_at
+
+MAX_BAD_STEPS = 5  # consecutive non-finite steps before giving up
+
+
+class TrainingError(EmbedtuneError):
+    pass
+
+
+@dataclass
+class TrainState:
+    """Everything besides weights/optimizer/RNG that a resume needs."""
+
+    step: int = 0
+    epoch: int = 0
+    batch_in_epoch: int = 0
+    train_seconds: float = 0.0
+    eval_history: list[dict] = field(default_factory=list)
+    best: dict | None = None
+    skipped_steps: int = 0
+
+
+def build_embedder(cfg: TrainConfig) -> Embedder:
+    """The backbone for training: base weights in bf16 under LoRA (they are frozen), fp32
+    for full fine-tuning (they are the master weights; compute still autocasts)."""
+    weight_dtype = cfg.dtype if cfg.lora else "fp32"
+    embedder = Embedder.load(cfg.model, pooling=cfg.pooling, prompt=cfg.prompt, dtype=weight_dtype)
+    embedder.compute_dtype = cfg.dtype
+    return embedder
+
+
+class Trainer:
+    def __init__(self, cfg: TrainConfig, triplets: Triplets, dev: STSData | None = None,
+                 final_tasks: list[STSData] | None = None, data_label: str = "local",
+                 embedder: Embedder | None = None):
+        self.cfg = cfg
+        self.triplets = triplets
+        self.dev = dev
+        self.final_tasks = final_tasks or []
+        self.data_label = data_label
+        self.out = Path(cfg.output_dir)
+        self.embedder = embedder
+        self.loss_fn = InfoNCELoss(cfg.temperature, cfg.hard_negatives)
+
+    # -- set-up ---------------------------------------------------------------------------
+    def _prepare(self) -> None:
+        cfg = self.cfg
+        checkpoints = ckpt.list_checkpoints(self.out / "checkpoints")
+        if checkpoints and not cfg.resume:
+            raise TrainingError(f"{self.out} already holds checkpoints; pass --resume to continue or choose another --output-dir")
+        self.out.mkdir(parents=True, exist_ok=True)
+        torch.manual_seed(cfg.seed)
+        if self.embedder is None:
+            self.embedder = build_embedder(cfg)
+        self.before = self._evaluate_final("before") if not (cfg.resume and checkpoints) else self._saved_before()
+        torch.manual_seed(cfg.seed)  # LoRA init does not depend on what evaluation did
+        if cfg.lora:
+            apply_lora(self.embedder, cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout, cfg.lora_target_modules)
+        if cfg.gradient_checkpointing:
+            self.embedder.backbone.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+            if cfg.lora:
+                self.embedder.backbone.enable_input_require_grads()
+        self.params = [p for p in self.embedder.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.AdamW(self.params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        # tokenize once; batches reuse the ids
+        tok = self.embedder.token_ids
+        t = self.triplets
+        self.anchor_ids = tok(t.anchors, cfg.max_length)
+        self.positive_ids = tok(t.positives, cfg.max_length)
+        self.negative_ids = tok(t.negatives, cfg.max_length) if t.negatives and cfg.hard_negatives else None
+        self.lengths = [len(a) + len(p) for a, p in zip(self.anchor_ids, self.positive_ids)]
+        per_epoch = len(t) // cfg.batch_size
+        if per_epoch == 0:
+            raise TrainingError(f"{len(t)} triplets are fewer than one batch of {cfg.batch_size}; lower --batch-size")
+        self.total_steps = cfg.max_steps or max(1, math.floor(cfg.epochs * per_epoch))
+        self.state = TrainState()
+        if cfg.resume and checkpoints:
+            latest = checkpoints[-1]
+            self.state = TrainState(**ckpt.load_checkpoint(latest, self.embedder, self.optimizer))
+            print(f"[embedtune] resuming from {latest} (step {self.state.step})", flush=True)
+            self._rewrite_metrics(self.state.step)
+        elif (self.out / "metrics.jsonl").exists():
+            (self.out / "metrics.jsonl").unlink()
+
+    def _saved_before(self) -> dict | None:
+        path = self.out / "before.json"
+        return json.loads(path.read_text()) if path.is_file() else None
+
+    def _rewrite_metrics(self, upto: int) -> None:
+        path = self.out / "metrics.jsonl"
+        if path.is_file():
+            rows = [r for r in path.read_text().splitlines() if r.strip() and json.loads(r)["step"] <= upto]
+            path.write_text("".join(r + "\n" for r in rows))
+
+    # -- pieces of a step -----------------------------------------------------------------
+    def _micro_batch_loss(self, idx: list[int]) -> tuple[torch.Tensor, int]:
+        emb = self.embedder
+        anchors = emb(emb.collate([self.anchor_ids[i] for i in idx]))  # (B, D)
+        others = [self.positive_ids[i] for i in idx]
+        if self.negative_ids is not None:
+            others += [self.negative_ids[i] for i in idx]
+        cands = emb(emb.collate(others))  # (B, D) or (2B, D)
+        positives, negatives = cands[: len(idx)], cands[len(idx) :]
+        loss = self.loss_fn(anchors, positives, negatives if len(negatives) else None)
+        tokens = sum(len(self.anchor_ids[i]) for i in idx) + sum(len(x) for x in others)
+        return loss, tokens
+
+    def _log(self, row: dict) -> None:
+        with (self.out / "metrics.jsonl").open("a") as f:
+            f.write(json.dumps(row) + "\n")
+
+    def _evaluate_dev(self) -> dict | None:
+        if self.dev is None:
+            return None
+        result = evaluate_sts(self.embedder, [self.dev], batch_size=self.cfg.eval_batch_size, show_progress=False)
+        score = result["tasks"][self.dev.key]["spearman"]
+        return {"step": self.state.step, "task": self.dev.key, "spearman": round(score, 4)}
+
+    def _evaluate_final(self, when: str) -> dict | None:
+        if not self.final_tasks:
+            return None
+        print(f"[embedtune] evaluating {when} training on {', '.join(t.key for t in self.final_tasks)}", flush=True)
+        result = {"model": self.cfg.model, "pooling": self.embedder.config.pooling, "dtype": self.embedder.compute_dtype,
+                  **evaluate_sts(self.embedder, self.final_tasks, batch_size=self.cfg.eval_batch_size)}
+        (self.out / f"{when}.json").write_text(json.dumps(result, indent=2) + "\n")
+        return result
+
+    def _save_embedder(self, name: str) -> Path:
+        """Save the embedder into out/name atomically (temp folder, then rename)."""
+        tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=self.out))
+        self.embedder.save(tmp)
+        target = self.out / name
+        if target.exists():
+            shutil.rmtree(target)
+        tmp.rename(target)
+        return target
+
+    # -- the loop -------------------------------------------------------------------------
+    def train(self) -> dict:
+        wall_start = time.perf_counter()
+        self._prepare()
+        cfg, st, emb = self.cfg, self.state, self.embedder
+        emb.train()
+        bad_in_row = 0
+        micro = cfg.batch_size // cfg.grad_accum
+        bar = tqdm(total=self.total_steps, initial=st.step, desc="train", unit="step",
+                   mininterval=1.0 if sys.stderr.isatty() else 30.0)
+        window_start, window_triplets, window_tokens = time.perf_counter(), 0, 0
+        stop_reason = "max_steps"
+        while st.step < self.total_steps:
+            batches = epoch_batches(self.lengths, cfg.batch_size, cfg.seed, st.epoch, cfg.group_by_length)
+            while st.batch_in_epoch < len(batches) and st.step < self.total_steps:
+                if cfg.max_minutes is not None and st.train_seconds >= cfg.max_minutes * 60:
+                    stop_reason = "max_minutes"
+                    break
+                step_start = time.perf_counter()
+                batch = batches[st.batch_in_epoch]
+                # lr: a pure function of the step
+                lr = lr_at(st.step, cfg.lr, cfg.warmup_steps, self.total_steps, cfg.min_lr_ratio)
+                for group in self.optimizer.param_groups:
+                    group["lr"] = lr
+                # forward + backward, one micro-batch at a time
+                loss_sum, tokens = 0.0, 0
+                for k in range(cfg.grad_accum):
+                    loss, n_tok = self._micro_batch_loss(batch[k * micro : (k + 1) * micro])
+                    (loss / cfg.grad_accum).backward()
+                    loss_sum += loss.item() / cfg.grad_accum
+                    tokens += n_tok
+                # clip; a non-finite loss or gradient skips the step
+                norm = torch.nn.utils.clip_grad_norm_(self.params, cfg.max_grad_norm or float("inf"))
+                if not (math.isfinite(loss_sum) and torch.isfinite(norm)):
+                    self.optimizer.zero_grad(set_to_none=True)
+                    bad_in_row += 1
+                    st.skipped_steps += 1
+                    warnings.warn(f"step {st.step}: non-finite loss or gradient, step skipped ({bad_in_row} in a row)", stacklevel=1)
+                    if bad_in_row >= MAX_BAD_STEPS:
+                        raise TrainingError(f"{bad_in_row} non-finite steps in a row at step {st.step}; stopping (try a lower --lr or --dtype fp32)")
+                else:
+                    bad_in_row = 0
+                    # step
+                    self.optimizer.step()
+                    self.optimizer.zero_grad(set_to_none=True)
+                st.step += 1
+                st.batch_in_epoch += 1
+                st.train_seconds += time.perf_counter() - step_start
+                window_triplets += len(batch)
+                window_tokens += tokens
+                bar.update(1)
+                # log
+                if cfg.log_every and (st.step % cfg.log_every == 0 or st.step == self.total_steps):
+                    elapsed = max(time.perf_counter() - window_start, 1e-9)
+                    row = {"step": st.step, "loss": round(loss_sum, 6), "lr": lr,
+                           "triplets_per_s": round(window_triplets / elapsed, 2),
+                           "tokens_per_s": round(window_tokens / elapsed, 1),
+                           "train_seconds": round(st.train_seconds, 1)}
+                    self._log(row)
+                    bar.set_postfix(loss=f"{loss_sum:.4f}", lr=f"{lr:.2e}", tps=f"{row['triplets_per_s']:.1f}")
+                    window_start, window_triplets, window_tokens = time.perf_counter(), 0, 0
+                # evaluate
+                if cfg.eval_every and self.dev is not None and st.step % cfg.eval_every == 0:
+                    self._eval_and_track()
+                    window_start = time.perf_counter()
+                # checkpoint
+                if cfg.save_every and st.step % cfg.save_every == 0:
+                    self._checkpoint()
+            else:
+                st.epoch += 1
+                st.batch_in_epoch = 0
+                continue
+            break
+        bar.close()
+        if self.dev is not None and (not st.eval_history or st.eval_history[-1]["step"] != st.step):
+            self._eval_and_track()
+        final = self._save_embedder("final")
+        after = self._evaluate_final("after")
+        report = {
+            "model": cfg.model, "data": self.data_label, "train_data": self.triplets.source,
+            "train_triplets": len(self.triplets), "steps": st.step, "stop_reason": stop_reason,
+            "train_seconds": round(st.train_seconds, 1), "skipped_steps": st.skipped_steps,
+            "before": self.before, "after": after, "best": st.best, "eval_history": st.eval_history,
+            "final": str(final),
+        }
+        plot_learning_curve(st.eval_history, self.out / "learning_curve.png", f"{cfg.model}: {self.dev.name if self.dev else ''}")
+        write_report(self.out, report)
+        run = {"config": cfg.to_dict(), "versions": versions(), "seed": cfg.seed,
+               "data_sha256": self.triplets.sha256, "data_source": self.triplets.source,
+               "skipped_rows": len(self.triplets.skipped), "steps": st.step,
+               "train_seconds": round(st.train_seconds, 1),
+               "wall_seconds": round(time.perf_counter() - wall_start, 1), "argv": sys.argv}
+        (self.out / "run.json").write_text(json.dumps(run, indent=2) + "\n")
+        return report
+
+    def _eval_and_track(self) -> None:
+        st = self.state
+        row = self._evaluate_dev()
+        if row is None:
+            return
+        st.eval_history.append(row)
+        self._log({"step": st.step, "eval": {row["task"]: row["spearman"]}})
+        if st.best is None or row["spearman"] > st.best["spearman"]:
+            st.best = row
+            self._save_embedder("best")
+        print(f"[embedtune] step {st.step}: {row['task']} Spearman {row['spearman']:.2f} (best {st.best['spearman']:.2f} at step {st.best['step']})", flush=True)
+
+    def _checkpoint(self) -> None:
+        st = self.state
+        state = {k: getattr(st, k) for k in TrainState.__dataclass_fields__}
+        ckpt.save_checkpoint(self.out / "checkpoints" / f"step-{st.step}", self.embedder, self.optimizer, state)
+        best_step = st.best["step"] if st.best else None
+        ckpt.prune_checkpoints(self.out / "checkpoints", self.cfg.keep_checkpoints, protect=best_step)

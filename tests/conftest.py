@@ -1,0 +1,118 @@
+"""Tiny random models, built here, so unit tests run in seconds and offline."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+WORDS = (
+    "a an the man woman child dog cat bird horse people group player chef girl boy "
+    "is are was be being plays playing runs running walks walking sits sitting eats eating "
+    "rides riding cooks cooking sleeps sleeping reads reading swims swimming sings singing "
+    "on in at with near under over into by of to and or not no "
+    "guitar piano ball park street kitchen beach field table book river road car bike horse "
+    "red blue green big small old young happy sad fast slow outside inside quietly loudly "
+    "someone something nobody everyone two three several some food music water sun rain"
+).split()
+
+
+def _tokenizer(template: str, specials: dict[str, str]):
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {tok: i for i, tok in enumerate(list(specials.values()) + sorted(set(WORDS)))}
+    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token=specials["unk_token"]))
+    tok.normalizer = normalizers.Lowercase()
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.post_processor = processors.TemplateProcessing(
+        single=template, special_tokens=[(t, vocab[t]) for t in specials.values() if t in template]
+    )
+    return PreTrainedTokenizerFast(tokenizer_object=tok, **specials), len(vocab)
+
+
+def build_tiny_decoder(path: Path) -> Path:
+    """A 2-layer Llama whose tokenizer adds BOS but never EOS (like Gemma and Llama)."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    tokenizer, vocab = _tokenizer(
+        "<s> $A", {"pad_token": "<pad>", "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>"}
+    )
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=vocab, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64,
+        pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
+    LlamaForCausalLM(config).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
+
+
+def build_tiny_encoder(path: Path) -> Path:
+    """A 2-layer BERT with [CLS] ... [SEP] framing."""
+    import torch
+    from transformers import BertConfig, BertModel
+
+    tokenizer, vocab = _tokenizer(
+        "[CLS] $A [SEP]",
+        {"pad_token": "[PAD]", "cls_token": "[CLS]", "sep_token": "[SEP]", "unk_token": "[UNK]", "mask_token": "[MASK]"},
+    )
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=vocab, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+        intermediate_size=64, max_position_embeddings=64, pad_token_id=tokenizer.pad_token_id,
+    )
+    BertModel(config).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def _tiny_models(tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("tiny")
+    return {"decoder": build_tiny_decoder(root / "decoder"), "encoder": build_tiny_encoder(root / "encoder")}
+
+
+@pytest.fixture
+def tiny_decoder(_tiny_models, tmp_path) -> Path:
+    """A private copy of the tiny decoder folder (tests may write into it)."""
+    return Path(shutil.copytree(_tiny_models["decoder"], tmp_path / "decoder"))
+
+
+@pytest.fixture
+def tiny_encoder(_tiny_models, tmp_path) -> Path:
+    return Path(shutil.copytree(_tiny_models["encoder"], tmp_path / "encoder"))
+
+
+SENTENCES = [
+    "a man is playing a guitar",
+    "a woman is cooking in the kitchen",
+    "two dogs run in the park",
+    "the child reads a book",
+    "someone rides a bike on the road",
+    "a cat sleeps",
+    "people sing loudly near the river",
+    "a small bird sits on the table",
+]
+
+
+@pytest.fixture
+def triplet_file(tmp_path) -> Path:
+    """A small valid triplet TSV in the shared data layout."""
+    rows = [
+        ("a man is playing a guitar", "a man plays music", "a man is sleeping"),
+        ("a woman is cooking in the kitchen", "a woman cooks food", "a woman is swimming"),
+        ("two dogs run in the park", "dogs are running outside", "two dogs sleep inside"),
+        ("the child reads a book", "a child is reading", "the child is singing"),
+        ("someone rides a bike on the road", "a person is riding", "nobody is riding"),
+        ("a cat sleeps on the table", "a cat is sleeping", "a cat is running"),
+        ("people sing loudly near the river", "a group is singing", "people sit quietly"),
+        ("a small bird sits on the car", "a bird is sitting", "a big dog runs"),
+    ] * 4
+    path = tmp_path / "triplets.tsv"
+    path.write_text("anchor\tpositive\tnegative\tsource\n" + "".join(f"{a}\t{p}\t{n}\ttest\n" for a, p, n in rows))
+    return path

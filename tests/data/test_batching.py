@@ -1,0 +1,24 @@
+from embedtune.data.batching import epoch_batches
+
+
+def test_batches_are_a_seeded_partition():
+    lengths = list(range(100))
+    a = epoch_batches(lengths, 8, seed=1, epoch=0)
+    assert a == epoch_batches(lengths, 8, seed=1, epoch=0)
+    assert a != epoch_batches(lengths, 8, seed=1, epoch=1)
+    flat = [i for b in a for i in b]
+    assert len(flat) == 96 and len(set(flat)) == 96 and all(len(b) == 8 for b in a)
+
+
+def test_grouping_reduces_padding():
+    import random
+
+    rng = random.Random(0)
+    lengths = [rng.randint(5, 60) for _ in range(1024)]
+
+    def padding(batches):
+        return sum(max(lengths[i] for i in b) * len(b) - sum(lengths[i] for i in b) for b in batches)
+
+    grouped = epoch_batches(lengths, 16, seed=0, epoch=0, group_by_length=True)
+    plain = epoch_batches(lengths, 16, seed=0, epoch=0, group_by_length=False)
+    assert padding(grouped) < padding(plain) / 3

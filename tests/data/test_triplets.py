@@ -1,0 +1,64 @@
+import json
+
+import pytest
+
+from embedtune.data.triplets import read_triplets
+from embedtune.errors import DataError
+
+
+def test_reads_the_shared_layout(triplet_file):
+    t = read_triplets(triplet_file)
+    assert len(t) == 32 and t.has_negatives and t.anchors[0] == "a man is playing a guitar"
+    assert len(t.sha256) == 64
+
+
+def test_simcse_csv_layout(tmp_path):
+    path = tmp_path / "nli_for_simcse.csv"
+    path.write_text('sent0,sent1,hard_neg\n"A man, smiling.",A man smiles.,A man frowns.\n')
+    t = read_triplets(path)
+    assert t.anchors == ["A man, smiling."] and t.negatives == ["A man frowns."]
+
+
+def test_jsonl_pairs_without_negatives(tmp_path):
+    path = tmp_path / "pairs.jsonl"
+    path.write_text("\n".join(json.dumps({"query": q, "positive": p}) for q, p in [("a", "b"), ("c", "d")]))
+    t = read_triplets(path)
+    assert not t.has_negatives and t.positives == ["b", "d"]
+
+
+def test_custom_columns(tmp_path):
+    path = tmp_path / "x.tsv"
+    path.write_text("q\tdoc\tbad\nA\tB\tC\n")
+    t = read_triplets(path, columns=("q", "doc", "bad"))
+    assert (t.anchors, t.positives, t.negatives) == (["A"], ["B"], ["C"])
+
+
+@pytest.mark.parametrize(
+    "name, body, message",
+    [
+        ("t.tsv", "anchor\tpositive\tnegative\nA\tB\tC\nA\tB\n", "t.tsv:3: expected 3 fields"),
+        ("t.tsv", "anchor\tpositive\tnegative\nA\t\tC\n", "t.tsv:2: column 'positive' is empty"),
+        ("t.tsv", b"anchor\tpositive\tnegative\nA\tB\xfe\tC\n", "t.tsv:2: undecodable bytes"),
+        ("t.jsonl", '{"anchor": "A", "positive": "B"}\n{"anchor": "A"}\n', "t.jsonl:2: column 'positive' is missing"),
+        ("t.jsonl", '{"anchor": "A", "positive": "B"}\n{oops\n', "t.jsonl:2: not a JSON object"),
+        ("t.csv", "sent0,sent1,hard_neg\nA,B,C\nA,B\n", "t.csv:3: expected 3 fields"),
+        ("t.tsv", "text\tlabel\nA\t1\n", "t.tsv:1: cannot tell anchor/positive/negative"),
+    ],
+)
+def test_malformed_triplet_files_fail_with_file_and_line(tmp_path, name, body, message):
+    path = tmp_path / name
+    path.write_bytes(body if isinstance(body, bytes) else body.encode())
+    with pytest.raises(DataError, match=message):
+        read_triplets(path)
+
+
+def test_skip_bad_rows_counts_them(tmp_path):
+    path = tmp_path / "t.tsv"
+    path.write_text("anchor\tpositive\tnegative\nA\tB\tC\nA\tB\n\t\tC\nD\tE\tF\n")
+    t = read_triplets(path, skip_bad_rows=True)
+    assert t.anchors == ["A", "D"] and len(t.skipped) == 2 and "t.tsv:3" in t.skipped[0]
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(DataError, match="no such file"):
+        read_triplets(tmp_path / "none.tsv")

@@ -1,0 +1,52 @@
+import numpy as np
+import pytest
+
+from embedtune.errors import ConfigError, EmbedtuneError
+from embedtune.models import Embedder
+from tests.conftest import SENTENCES
+
+
+def test_encode_keeps_input_order_and_normalises(tiny_decoder):
+    emb = Embedder.load(tiny_decoder)
+    out = emb.encode(SENTENCES, batch_size=3)
+    assert out.shape == (len(SENTENCES), emb.dim) and out.dtype == np.float32
+    assert np.allclose(np.linalg.norm(out, axis=1), 1.0, atol=1e-5)
+    one_by_one = np.stack([emb.encode([s])[0] for s in SENTENCES])
+    assert np.abs(out - one_by_one).max() <= 1e-5
+
+
+def test_prompt_changes_the_input(tiny_decoder):
+    plain = Embedder.load(tiny_decoder)
+    prompted = Embedder.load(tiny_decoder, prompt="the {} is")
+    assert prompted.token_ids(["cat"])[0] != plain.token_ids(["cat"])[0]
+    with pytest.raises(ConfigError, match="prompt"):
+        Embedder.load(tiny_decoder, prompt="no placeholder")
+
+
+def test_save_and_load_keep_pooling_settings(tiny_decoder, tmp_path):
+    emb = Embedder.load(tiny_decoder, pooling="weighted_mean", prompt="{} !")
+    emb.save(tmp_path / "saved")
+    again = Embedder.load(tmp_path / "saved")
+    assert again.config.pooling == "weighted_mean" and again.config.prompt == "{} !"
+    assert np.abs(emb.encode(SENTENCES) - again.encode(SENTENCES)).max() <= 1e-6
+
+
+def test_bf16_agrees_with_fp32(tiny_decoder):
+    a = Embedder.load(tiny_decoder, dtype="fp32").encode(SENTENCES)
+    b = Embedder.load(tiny_decoder, dtype="bf16").encode(SENTENCES)
+    assert (a * b).sum(1).min() > 0.99
+
+
+def test_missing_path_is_a_clear_error(tmp_path):
+    with pytest.raises(EmbedtuneError, match="does not exist"):
+        Embedder.load(str(tmp_path / "nope"))
+
+
+def test_unknown_option_is_rejected(tiny_decoder):
+    with pytest.raises(ConfigError, match="unknown Embedder option"):
+        Embedder.load(tiny_decoder, poolin="mean")
+
+
+def test_encode_rejects_a_single_string(tiny_decoder):
+    with pytest.raises(TypeError):
+        Embedder.load(tiny_decoder).encode("one text")

@@ -1,0 +1,106 @@
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from embedtune.config import TrainConfig
+from embedtune.data.triplets import read_triplets
+from embedtune.models import Embedder
+from embedtune.training.checkpoint import list_checkpoints
+from embedtune.training.trainer import Trainer
+
+
+def _cfg(tmp_path, model, name="run", **kw):
+    base = dict(model=str(model), output_dir=str(tmp_path / name), batch_size=8, lr=5e-3, warmup_steps=2,
+                max_steps=6, log_every=1, eval_every=0, eval_tasks="", dtype="fp32", seed=3, max_length=16)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def _losses(out):
+    rows = [json.loads(r) for r in (out / "metrics.jsonl").read_text().splitlines()]
+    return [r["loss"] for r in rows if "loss" in r]
+
+
+def test_only_lora_parameters_receive_gradients(tiny_decoder, triplet_file, tmp_path):
+    trainer = Trainer(_cfg(tmp_path, tiny_decoder), read_triplets(triplet_file))
+    trainer._prepare()
+    loss, _ = trainer._micro_batch_loss(list(range(8)))
+    loss.backward()
+    named = dict(trainer.embedder.named_parameters())
+    with_grad = {n for n, p in named.items() if p.grad is not None and p.grad.abs().sum() > 0}
+    assert with_grad and all("lora_" in n for n in with_grad)
+    assert all(not p.requires_grad for n, p in named.items() if "lora_" not in n)
+    assert any("q_proj" in n for n in with_grad) and any("v_proj" in n for n in with_grad)
+
+
+def test_thirty_steps_lower_the_loss(tiny_decoder, triplet_file, tmp_path):
+    cfg = _cfg(tmp_path, tiny_decoder, max_steps=30, lr=1e-2, lora_dropout=0.0, warmup_steps=3)
+    report = Trainer(cfg, read_triplets(triplet_file)).train()
+    losses = _losses(tmp_path / "run")
+    assert report["steps"] == 30 and len(losses) == 30
+    assert sum(losses[-5:]) / 5 < 0.7 * sum(losses[:5]) / 5
+
+
+def test_full_finetune_of_an_encoder_trains_every_weight(tiny_encoder, triplet_file, tmp_path):
+    cfg = _cfg(tmp_path, tiny_encoder, lora=False, max_steps=2, lr=1e-3)
+    trainer = Trainer(cfg, read_triplets(triplet_file))
+    trainer._prepare()
+    assert all(p.requires_grad for p in trainer.embedder.parameters())
+
+
+def test_resume_ends_with_the_same_weights(tiny_decoder, triplet_file, tmp_path):
+    data = read_triplets(triplet_file)
+    full = Trainer(_cfg(tmp_path, tiny_decoder, "full", max_steps=9), data)
+    full.train()
+    # stop after 4 steps (a checkpoint every 2), then resume to the same total
+    part = _cfg(tmp_path, tiny_decoder, "part", max_steps=9, save_every=2)
+    first = Trainer(part, data)
+    _train_until(first, 4)
+    assert [c.name for c in list_checkpoints(tmp_path / "part" / "checkpoints")][-1] == "step-4"
+    resumed = Trainer(_cfg(tmp_path, tiny_decoder, "part", max_steps=9, save_every=2, resume=True), data)
+    resumed.train()
+    a = load_file(tmp_path / "full" / "final" / "adapter" / "adapter_model.safetensors")
+    b = load_file(tmp_path / "part" / "final" / "adapter" / "adapter_model.safetensors")
+    assert a.keys() == b.keys()
+    assert max((a[k] - b[k]).abs().max().item() for k in a) <= 1e-6
+    assert _losses(tmp_path / "full") == pytest.approx(_losses(tmp_path / "part"), abs=1e-6)
+
+
+def _train_until(trainer, stop_at):
+    """Run the loop but crash right after step ``stop_at`` (as a killed process would)."""
+
+    class Stop(Exception):
+        pass
+
+    original = trainer._checkpoint
+
+    def checkpoint_then_maybe_stop():
+        original()
+        if trainer.state.step >= stop_at:
+            raise Stop
+
+    trainer._checkpoint = checkpoint_then_maybe_stop
+    with pytest.raises(Stop):
+        trainer.train()
+
+
+def test_final_folder_loads_as_an_embedder(tiny_decoder, triplet_file, tmp_path):
+    cfg = _cfg(tmp_path, tiny_decoder, max_steps=3)
+    Trainer(cfg, read_triplets(triplet_file)).train()
+    out = tmp_path / "run"
+    for name in ["final", "metrics.jsonl", "report.json", "report.md", "run.json"]:
+        assert (out / name).exists(), name
+    trained = Embedder.load(out / "final")
+    assert trained.config.adapter and trained.config.base_model == str(tiny_decoder)
+    assert trained.config.pooling == "last_token"
+    run = json.loads((out / "run.json").read_text())
+    assert run["seed"] == 3 and len(run["data_sha256"]) == 64 and run["versions"]["torch"] == torch.__version__
+
+
+def test_existing_checkpoints_need_resume(tiny_decoder, triplet_file, tmp_path):
+    data = read_triplets(triplet_file)
+    Trainer(_cfg(tmp_path, tiny_decoder, max_steps=2, save_every=1), data).train()
+    with pytest.raises(Exception, match="--resume"):
+        Trainer(_cfg(tmp_path, tiny_decoder, max_steps=2, save_every=1), data).train()
