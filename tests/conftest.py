@@ -38,13 +38,20 @@ def build_tiny_decoder(path: Path) -> Path:
     from transformers import LlamaConfig, LlamaForCausalLM
 
     tokenizer, vocab = _tokenizer(
-        "<s> $A", {"pad_token": "<pad>", "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>"}
+        "<s> $A",
+        {"pad_token": "<pad>", "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>"},
     )
     torch.manual_seed(0)
     config = LlamaConfig(
-        vocab_size=vocab, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64,
-        pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id,
+        vocab_size=vocab,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=64,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
     )
     LlamaForCausalLM(config).save_pretrained(path)
@@ -59,12 +66,23 @@ def build_tiny_encoder(path: Path) -> Path:
 
     tokenizer, vocab = _tokenizer(
         "[CLS] $A [SEP]",
-        {"pad_token": "[PAD]", "cls_token": "[CLS]", "sep_token": "[SEP]", "unk_token": "[UNK]", "mask_token": "[MASK]"},
+        {
+            "pad_token": "[PAD]",
+            "cls_token": "[CLS]",
+            "sep_token": "[SEP]",
+            "unk_token": "[UNK]",
+            "mask_token": "[MASK]",
+        },
     )
     torch.manual_seed(0)
     config = BertConfig(
-        vocab_size=vocab, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-        intermediate_size=64, max_position_embeddings=64, pad_token_id=tokenizer.pad_token_id,
+        vocab_size=vocab,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=64,
+        max_position_embeddings=64,
+        pad_token_id=tokenizer.pad_token_id,
     )
     BertModel(config).save_pretrained(path)
     tokenizer.save_pretrained(path)
@@ -74,7 +92,10 @@ def build_tiny_encoder(path: Path) -> Path:
 @pytest.fixture(scope="session")
 def _tiny_models(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("tiny")
-    return {"decoder": build_tiny_decoder(root / "decoder"), "encoder": build_tiny_encoder(root / "encoder")}
+    return {
+        "decoder": build_tiny_decoder(root / "decoder"),
+        "encoder": build_tiny_encoder(root / "encoder"),
+    }
 
 
 @pytest.fixture
@@ -114,5 +135,8 @@ def triplet_file(tmp_path) -> Path:
         ("a small bird sits on the car", "a bird is sitting", "a big dog runs"),
     ] * 4
     path = tmp_path / "triplets.tsv"
-    path.write_text("anchor\tpositive\tnegative\tsource\n" + "".join(f"{a}\t{p}\t{n}\ttest\n" for a, p, n in rows))
+    path.write_text(
+        "anchor\tpositive\tnegative\tsource\n"
+        + "".join(f"{a}\t{p}\t{n}\ttest\n" for a, p, n in rows)
+    )
     return path

@@ -40,9 +40,14 @@ class TrainConfig:
     lora_r: int = _f(8, "LoRA rank")
     lora_alpha: int = _f(32, "LoRA alpha")
     lora_dropout: float = _f(0.1, "LoRA dropout")
-    lora_target_modules: list[str] | None = _f(None, "modules to adapt (default: per-architecture table)")
+    lora_target_modules: list[str] | None = _f(
+        None, "modules to adapt (default: per-architecture table)"
+    )
     # data
-    data: str = _f("nli/triplets.tsv", "triplet file (relative paths are tried under the data dir too) or Hub id")
+    data: str = _f(
+        "nli/triplets.tsv",
+        "triplet file (relative paths are tried under the data dir too) or Hub id",
+    )
     data_dir: str | None = _f(None, "data root for STS evaluation (default: $EMBEDTUNE_DATA_DIR)")
     columns: list[str] | None = _f(None, "anchor, positive[, negative] column names")
     skip_bad_rows: bool = _f(False, "skip and count malformed rows instead of stopping")
@@ -50,7 +55,9 @@ class TrainConfig:
     group_by_length: bool = _f(True, "batch triplets of similar length together (less padding)")
     # optimisation (the study: batch 60, lr 5e-5, 100 warmup steps, cosine, 1 epoch)
     batch_size: int = _f(60, "triplets per optimizer step (per process)")
-    grad_accum: int = _f(1, "micro-batches per step; each micro-batch has its own in-batch negatives")
+    grad_accum: int = _f(
+        1, "micro-batches per step; each micro-batch has its own in-batch negatives"
+    )
     epochs: float = _f(1.0, "passes over the data (when max_steps is not set)")
     max_steps: int | None = _f(None, "stop after this many steps (sets the schedule length)")
     max_minutes: float | None = _f(None, "also stop after this much training time")
@@ -73,12 +80,29 @@ class TrainConfig:
     resume: bool = _f(False, "continue from the newest complete checkpoint in output_dir")
 
     def __post_init__(self) -> None:
-        positive = ["max_length", "lora_r", "lora_alpha", "batch_size", "grad_accum", "lr", "temperature", "eval_batch_size"]
+        positive = [
+            "max_length",
+            "lora_r",
+            "lora_alpha",
+            "batch_size",
+            "grad_accum",
+            "lr",
+            "temperature",
+            "eval_batch_size",
+        ]
         for name in positive:
             value = getattr(self, name)
             if not value > 0:
                 raise ConfigError(f"`{name}` must be > 0, got {value}")
-        non_negative = ["warmup_steps", "weight_decay", "max_grad_norm", "log_every", "eval_every", "save_every", "min_lr_ratio"]
+        non_negative = [
+            "warmup_steps",
+            "weight_decay",
+            "max_grad_norm",
+            "log_every",
+            "eval_every",
+            "save_every",
+            "min_lr_ratio",
+        ]
         for name in non_negative:
             if getattr(self, name) < 0:
                 raise ConfigError(f"`{name}` must be >= 0, got {getattr(self, name)}")
@@ -93,7 +117,9 @@ class TrainConfig:
         if self.dtype not in ("bf16", "fp32"):
             raise ConfigError(f"`dtype` must be 'bf16' or 'fp32', got {self.dtype!r}")
         if self.batch_size % self.grad_accum:
-            raise ConfigError(f"`batch_size` ({self.batch_size}) must be divisible by `grad_accum` ({self.grad_accum})")
+            raise ConfigError(
+                f"`batch_size` ({self.batch_size}) must be divisible by `grad_accum` ({self.grad_accum})"
+            )
         if self.keep_checkpoints < 1:
             raise ConfigError(f"`keep_checkpoints` must be >= 1, got {self.keep_checkpoints}")
 
@@ -106,7 +132,11 @@ def _check_type(name: str, value, annotation, where: str):
     hint = typing.get_type_hints(TrainConfig)[name]
     args = typing.get_args(hint)
     optional = type(None) in args
-    base = next((a for a in args if a is not type(None)), hint) if args and (typing.get_origin(hint) in (typing.Union, types.UnionType)) else hint
+    base = (
+        next((a for a in args if a is not type(None)), hint)
+        if args and (typing.get_origin(hint) in (typing.Union, types.UnionType))
+        else hint
+    )
     if value is None:
         if optional:
             return None
@@ -133,7 +163,9 @@ def _check_type(name: str, value, annotation, where: str):
         return value
     if base is str and isinstance(value, str):
         return value
-    raise ConfigError(f"{where}`{name}` must be {base.__name__}, got {value!r} ({type(value).__name__})")
+    raise ConfigError(
+        f"{where}`{name}` must be {base.__name__}, got {value!r} ({type(value).__name__})"
+    )
 
 
 def load_config(path: str | Path | None = None, overrides: dict | None = None) -> TrainConfig:
@@ -154,7 +186,9 @@ def load_config(path: str | Path | None = None, overrides: dict | None = None) -
             raise ConfigError(f"{path}: expected a mapping of keys to values")
         for key, value in raw.items():
             if key not in names:
-                raise ConfigError(f"{path}: unknown key `{key}`; known keys: {', '.join(sorted(names))}")
+                raise ConfigError(
+                    f"{path}: unknown key `{key}`; known keys: {', '.join(sorted(names))}"
+                )
             values[key] = _check_type(key, value, None, f"{path}: ")
     for key, value in (overrides or {}).items():
         if value is None:

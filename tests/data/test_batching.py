@@ -17,7 +17,9 @@ def test_grouping_reduces_padding():
     lengths = [rng.randint(5, 60) for _ in range(1024)]
 
     def padding(batches):
-        return sum(max(lengths[i] for i in b) * len(b) - sum(lengths[i] for i in b) for b in batches)
+        return sum(
+            max(lengths[i] for i in b) * len(b) - sum(lengths[i] for i in b) for b in batches
+        )
 
     grouped = epoch_batches(lengths, 16, seed=0, epoch=0, group_by_length=True)
     plain = epoch_batches(lengths, 16, seed=0, epoch=0, group_by_length=False)

@@ -56,7 +56,17 @@ def test_sickr_concatenates_its_three_splits(tmp_path):
 
 
 def test_suites_and_task_keys():
-    assert resolve_tasks("all") == ["sts12", "sts13", "sts14", "sts15", "sts16", "sts17", "stsb", "biosses", "sickr"]
+    assert resolve_tasks("all") == [
+        "sts12",
+        "sts13",
+        "sts14",
+        "sts15",
+        "sts16",
+        "sts17",
+        "stsb",
+        "biosses",
+        "sickr",
+    ]
     assert resolve_tasks("stsb, sts12,stsb") == ["stsb", "sts12"]
     assert all(k in TASKS for k in SUITES["senteval"])
     with pytest.raises(DataError, match="unknown task 'sts99'"):

@@ -21,7 +21,9 @@ def test_simcse_csv_layout(tmp_path):
 
 def test_jsonl_pairs_without_negatives(tmp_path):
     path = tmp_path / "pairs.jsonl"
-    path.write_text("\n".join(json.dumps({"query": q, "positive": p}) for q, p in [("a", "b"), ("c", "d")]))
+    path.write_text(
+        "\n".join(json.dumps({"query": q, "positive": p}) for q, p in [("a", "b"), ("c", "d")])
+    )
     t = read_triplets(path)
     assert not t.has_negatives and t.positives == ["b", "d"]
 
@@ -39,7 +41,11 @@ def test_custom_columns(tmp_path):
         ("t.tsv", "anchor\tpositive\tnegative\nA\tB\tC\nA\tB\n", "t.tsv:3: expected 3 fields"),
         ("t.tsv", "anchor\tpositive\tnegative\nA\t\tC\n", "t.tsv:2: column 'positive' is empty"),
         ("t.tsv", b"anchor\tpositive\tnegative\nA\tB\xfe\tC\n", "t.tsv:2: undecodable bytes"),
-        ("t.jsonl", '{"anchor": "A", "positive": "B"}\n{"anchor": "A"}\n', "t.jsonl:2: column 'positive' is missing"),
+        (
+            "t.jsonl",
+            '{"anchor": "A", "positive": "B"}\n{"anchor": "A"}\n',
+            "t.jsonl:2: column 'positive' is missing",
+        ),
         ("t.jsonl", '{"anchor": "A", "positive": "B"}\n{oops\n', "t.jsonl:2: not a JSON object"),
         ("t.csv", "sent0,sent1,hard_neg\nA,B,C\nA,B\n", "t.csv:3: expected 3 fields"),
         ("t.tsv", "text\tlabel\nA\t1\n", "t.tsv:1: cannot tell anchor/positive/negative"),

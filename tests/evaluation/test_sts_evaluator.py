@@ -26,7 +26,12 @@ def test_matches_scipy_on_hand_made_data():
     gold = rng.uniform(0, 5, size=15)
     emb = TableEmbedder(table)
     result = evaluate_sts(emb, [STSData("stsb", "STS-B", s1, s2, gold)])
-    cos = np.array([table[a] @ table[b] / np.linalg.norm(table[a]) / np.linalg.norm(table[b]) for a, b in zip(s1, s2)])
+    cos = np.array(
+        [
+            table[a] @ table[b] / np.linalg.norm(table[a]) / np.linalg.norm(table[b])
+            for a, b in zip(s1, s2)
+        ]
+    )
     r = result["tasks"]["stsb"]
     assert r["spearman"] == pytest.approx(spearmanr(cos, gold).statistic * 100, abs=1e-9)
     assert r["pearson"] == pytest.approx(pearsonr(cos, gold).statistic * 100, abs=1e-9)

@@ -30,15 +30,21 @@ def test_loss_equals_the_formula(hard, t):
 
 def test_negatives_absent_means_in_batch_only():
     a, p = torch.randn(4, 8), torch.randn(4, 8)
-    assert InfoNCELoss()(a, p, None).item() == pytest.approx(InfoNCELoss(hard_negatives=False)(a, p, torch.randn(4, 8)).item())
+    assert InfoNCELoss()(a, p, None).item() == pytest.approx(
+        InfoNCELoss(hard_negatives=False)(a, p, torch.randn(4, 8)).item()
+    )
 
 
 def test_label_offset_selects_the_gathered_positive():
     a, p = torch.randn(2, 8), torch.randn(6, 8)
     # anchors 0,1 of "rank 1" own positives 2,3 of the gathered block
     loss = InfoNCELoss(0.1)(a, p, None, label_offset=2)
-    logits = torch.nn.functional.normalize(a, dim=-1) @ torch.nn.functional.normalize(p, dim=-1).T / 0.1
-    assert loss.item() == pytest.approx(torch.nn.functional.cross_entropy(logits, torch.tensor([2, 3])).item(), rel=1e-6)
+    logits = (
+        torch.nn.functional.normalize(a, dim=-1) @ torch.nn.functional.normalize(p, dim=-1).T / 0.1
+    )
+    assert loss.item() == pytest.approx(
+        torch.nn.functional.cross_entropy(logits, torch.tensor([2, 3])).item(), rel=1e-6
+    )
 
 
 def test_bad_temperature():

@@ -13,7 +13,9 @@ def test_pool_modes_by_hand():
     assert torch.equal(pool(h, right, "cls"), h[:, 0])
     assert torch.allclose(pool(h, right, "mean"), h[0, :3].mean(0, keepdim=True))
     w = torch.tensor([1.0, 2.0, 3.0])
-    assert torch.allclose(pool(h, right, "weighted_mean"), (h[0, :3] * w[:, None]).sum(0, keepdim=True) / 6)
+    assert torch.allclose(
+        pool(h, right, "weighted_mean"), (h[0, :3] * w[:, None]).sum(0, keepdim=True) / 6
+    )
 
 
 def test_pool_left_padding_matches_right_padding_by_hand():

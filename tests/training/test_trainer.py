@@ -12,8 +12,20 @@ from embedtune.training.trainer import Trainer
 
 
 def _cfg(tmp_path, model, name="run", **kw):
-    base = dict(model=str(model), output_dir=str(tmp_path / name), batch_size=8, lr=5e-3, warmup_steps=2,
-                max_steps=6, log_every=1, eval_every=0, eval_tasks="", dtype="fp32", seed=3, max_length=16)
+    base = dict(
+        model=str(model),
+        output_dir=str(tmp_path / name),
+        batch_size=8,
+        lr=5e-3,
+        warmup_steps=2,
+        max_steps=6,
+        log_every=1,
+        eval_every=0,
+        eval_tasks="",
+        dtype="fp32",
+        seed=3,
+        max_length=16,
+    )
     base.update(kw)
     return TrainConfig(**base)
 
@@ -59,7 +71,9 @@ def test_resume_ends_with_the_same_weights(tiny_decoder, triplet_file, tmp_path)
     first = Trainer(part, data)
     _train_until(first, 4)
     assert [c.name for c in list_checkpoints(tmp_path / "part" / "checkpoints")][-1] == "step-4"
-    resumed = Trainer(_cfg(tmp_path, tiny_decoder, "part", max_steps=9, save_every=2, resume=True), data)
+    resumed = Trainer(
+        _cfg(tmp_path, tiny_decoder, "part", max_steps=9, save_every=2, resume=True), data
+    )
     resumed.train()
     a = load_file(tmp_path / "full" / "final" / "adapter" / "adapter_model.safetensors")
     b = load_file(tmp_path / "part" / "final" / "adapter" / "adapter_model.safetensors")
@@ -96,7 +110,11 @@ def test_final_folder_loads_as_an_embedder(tiny_decoder, triplet_file, tmp_path)
     assert trained.config.adapter and trained.config.base_model == str(tiny_decoder)
     assert trained.config.pooling == "last_token"
     run = json.loads((out / "run.json").read_text())
-    assert run["seed"] == 3 and len(run["data_sha256"]) == 64 and run["versions"]["torch"] == torch.__version__
+    assert (
+        run["seed"] == 3
+        and len(run["data_sha256"]) == 64
+        and run["versions"]["torch"] == torch.__version__
+    )
 
 
 def test_existing_checkpoints_need_resume(tiny_decoder, triplet_file, tmp_path):

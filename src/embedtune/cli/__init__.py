@@ -7,7 +7,7 @@ import sys
 
 from embedtune.errors import EmbedtuneError
 
-SUBCOMMANDS = ["evaluate", "train"]
+SUBCOMMANDS = ["evaluate", "train", "quickstart"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -8,16 +8,35 @@ from embedtune.models.pooling import POOLING_MODES
 
 
 def add_model_options(p: argparse.ArgumentParser, model_required: bool = True) -> None:
-    p.add_argument("--model", required=model_required, help="named model (gemma3-270m, smollm2-135m, minilm-l6), a folder, or a Hub id")
+    p.add_argument(
+        "--model",
+        required=model_required,
+        help="named model (gemma3-270m, smollm2-135m, minilm-l6), a folder, or a Hub id",
+    )
     p.add_argument("--pooling", choices=POOLING_MODES, help="default: the model's own")
-    p.add_argument("--prompt", help='template with one {} for the text, e.g. \'This sentence: "{}" means in one word: "\'')
-    p.add_argument("--max-length", type=int, help="truncate inputs to this many tokens (default: the model's limit)")
-    p.add_argument("--dtype", choices=["bf16", "fp32"], default="bf16", help="compute precision (default bf16: fast on AMX CPUs and GPUs)")
+    p.add_argument(
+        "--prompt",
+        help='template with one {} for the text, e.g. \'This sentence: "{}" means in one word: "\'',
+    )
+    p.add_argument(
+        "--max-length",
+        type=int,
+        help="truncate inputs to this many tokens (default: the model's limit)",
+    )
+    p.add_argument(
+        "--dtype",
+        choices=["bf16", "fp32"],
+        default="bf16",
+        help="compute precision (default bf16: fast on AMX CPUs and GPUs)",
+    )
     p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
 
 
 def add_data_dir(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data-dir", help="data root laid out as sts/<task>/<split>.tsv (default: $EMBEDTUNE_DATA_DIR, else the Hub)")
+    p.add_argument(
+        "--data-dir",
+        help="data root laid out as sts/<task>/<split>.tsv (default: $EMBEDTUNE_DATA_DIR, else the Hub)",
+    )
 
 
 def embedder_overrides(args: argparse.Namespace) -> dict:

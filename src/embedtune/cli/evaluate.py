@@ -11,7 +11,11 @@ def add_parser(sub) -> None:
     p = sub.add_parser("evaluate", help="score a model on the STS benchmarks", description=__doc__)
     add_model_options(p)
     add_data_dir(p)
-    p.add_argument("--tasks", default="all", help="all | senteval | comma-separated keys (sts12,...,stsb,biosses,sickr)")
+    p.add_argument(
+        "--tasks",
+        default="all",
+        help="all | senteval | comma-separated keys (sts12,...,stsb,biosses,sickr)",
+    )
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--output", help="write results here: .json, or .md for the Markdown table")
     p.set_defaults(func=run)
@@ -20,5 +24,12 @@ def add_parser(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from embedtune.evaluation.run import evaluate_model
 
-    evaluate_model(args.model, args.tasks, args.data_dir, args.batch_size, args.output, **embedder_overrides(args))
+    evaluate_model(
+        args.model,
+        args.tasks,
+        args.data_dir,
+        args.batch_size,
+        args.output,
+        **embedder_overrides(args),
+    )
     return 0

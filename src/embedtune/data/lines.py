@@ -32,7 +32,7 @@ def _decode(raw: bytes, path: Path, lineno: int) -> str:
     except UnicodeDecodeError as e:
         raise DataError(
             f"{path}:{lineno}: undecodable bytes at column {e.start + 1} "
-            f"({raw[e.start:e.end]!r}); the file must be UTF-8"
+            f"({raw[e.start : e.end]!r}); the file must be UTF-8"
         ) from None
     if lineno == 1 and text.startswith("\ufeff"):  # a byte-order mark is harmless: drop it
         text = text[1:]
@@ -93,9 +93,11 @@ def read_rows(
                 blank_at = 0
             fields = text.split(delimiter)
             if len(fields) != len(header):
-                bad(DataError(
-                    f"{path}:{lineno}: expected {len(header)} fields separated by "
-                    f"{delimiter!r}, found {len(fields)}"
-                ))
+                bad(
+                    DataError(
+                        f"{path}:{lineno}: expected {len(header)} fields separated by "
+                        f"{delimiter!r}, found {len(fields)}"
+                    )
+                )
                 continue
             yield Row(lineno, dict(zip(header, fields)))

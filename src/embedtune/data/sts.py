@@ -49,14 +49,34 @@ TASKS: dict[str, STSTask] = {
         _t("sts14", "STS14", ["sts/sts14/test.tsv"], hub=("mteb/sts14-sts", None, "test")),
         _t("sts15", "STS15", ["sts/sts15/test.tsv"], hub=("mteb/sts15-sts", None, "test")),
         _t("sts16", "STS16", ["sts/sts16/test.tsv"], hub=("mteb/sts16-sts", None, "test")),
-        _t("sts17", "STS17 (en-en)", ["sts/sts17/test.tsv"],
-           hub=("mteb/sts17-crosslingual-sts", "en-en", "test")),
-        _t("stsb", "STSBenchmark", ["sts/stsb/test.tsv"],
-           hub=("mteb/stsbenchmark-sts", None, "test")),
-        _t("biosses", "BIOSSES", ["sts/biosses/test.tsv"], 0.0, 4.0,
-           hub=("mteb/biosses-sts", None, "test")),
-        _t("sickr", "SICK-R", ["sts/sickr/train.tsv", "sts/sickr/dev.tsv", "sts/sickr/test.tsv"],
-           1.0, 5.0, hub=("mteb/sickr-sts", None, "test")),
+        _t(
+            "sts17",
+            "STS17 (en-en)",
+            ["sts/sts17/test.tsv"],
+            hub=("mteb/sts17-crosslingual-sts", "en-en", "test"),
+        ),
+        _t(
+            "stsb",
+            "STSBenchmark",
+            ["sts/stsb/test.tsv"],
+            hub=("mteb/stsbenchmark-sts", None, "test"),
+        ),
+        _t(
+            "biosses",
+            "BIOSSES",
+            ["sts/biosses/test.tsv"],
+            0.0,
+            4.0,
+            hub=("mteb/biosses-sts", None, "test"),
+        ),
+        _t(
+            "sickr",
+            "SICK-R",
+            ["sts/sickr/train.tsv", "sts/sickr/dev.tsv", "sts/sickr/test.tsv"],
+            1.0,
+            5.0,
+            hub=("mteb/sickr-sts", None, "test"),
+        ),
         # SentEval / SimCSE convention
         _t("senteval-sts12", "STS12 (all)", ["sts/sts12/test.senteval_tok.tsv"]),
         _t("senteval-sts13", "STS13 (all)", ["sts/sts13/test.senteval_tok.tsv"]),
@@ -66,8 +86,12 @@ TASKS: dict[str, STSTask] = {
         _t("senteval-stsb", "STS-B test", ["sts/stsb/test.senteval_tok.tsv"]),
         _t("senteval-sickr", "SICK-R test", ["sts/sickr/test.tsv"], 1.0, 5.0),
         # for model selection during training; never reported as a benchmark
-        _t("stsb-dev", "STS-B dev", ["sts/stsb/dev.tsv"],
-           hub=("sentence-transformers/stsb", None, "validation")),
+        _t(
+            "stsb-dev",
+            "STS-B dev",
+            ["sts/stsb/dev.tsv"],
+            hub=("sentence-transformers/stsb", None, "validation"),
+        ),
     ]
 }
 
@@ -174,9 +198,7 @@ def load_task(key: str, data_dir: str | Path | None = None) -> STSData:
 
 def _load_from_hub(task: STSTask) -> STSData:
     if task.hub is None:
-        raise DataError(
-            f"task {task.key!r} has no Hub copy; pass --data-dir or set {DATA_DIR_ENV}"
-        )
+        raise DataError(f"task {task.key!r} has no Hub copy; pass --data-dir or set {DATA_DIR_ENV}")
     try:
         import datasets  # optional: only needed without a local data directory
     except ImportError:

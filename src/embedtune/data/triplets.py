@@ -52,7 +52,9 @@ class Triplets:
         return self.negatives is not None
 
 
-def _pick_columns(header: list[str], columns: tuple[str, ...] | None, where: str) -> tuple[str, str, str | None]:
+def _pick_columns(
+    header: list[str], columns: tuple[str, ...] | None, where: str
+) -> tuple[str, str, str | None]:
     if columns:
         if len(columns) not in (2, 3):
             raise DataError(f"`columns` must name 2 or 3 columns, got {list(columns)}")
@@ -74,7 +76,9 @@ def _records(path: Path, fmt: str, on_bad) -> tuple[list[str], Iterator[tuple[in
     if fmt == "tsv":
         rows = read_rows(path, "\t", on_bad_row=on_bad)
         with path.open("rb") as f:
-            header = f.readline().decode("utf-8", "replace").lstrip("\ufeff").rstrip("\r\n").split("\t")
+            header = (
+                f.readline().decode("utf-8", "replace").lstrip("\ufeff").rstrip("\r\n").split("\t")
+            )
         return header, ((r.line, r.fields) for r in rows)
     if fmt == "csv":
         return _csv_records(path, on_bad)
@@ -84,7 +88,9 @@ def _records(path: Path, fmt: str, on_bad) -> tuple[list[str], Iterator[tuple[in
         try:
             import pyarrow.parquet as pq
         except ImportError:
-            raise DataError(f"{path}: reading Parquet needs pyarrow (pip install pyarrow)") from None
+            raise DataError(
+                f"{path}: reading Parquet needs pyarrow (pip install pyarrow)"
+            ) from None
         table = pq.read_table(path)
         records = table.to_pylist()
         return table.column_names, ((i + 1, r) for i, r in enumerate(records))
@@ -107,7 +113,11 @@ def _csv_records(path: Path, on_bad):
             if not row:
                 continue
             if len(row) != len(header):
-                on_bad(DataError(f"{path}:{reader.line_num}: expected {len(header)} fields, found {len(row)}"))
+                on_bad(
+                    DataError(
+                        f"{path}:{reader.line_num}: expected {len(header)} fields, found {len(row)}"
+                    )
+                )
                 continue
             yield reader.line_num, dict(zip(header, row))
 
@@ -123,10 +133,16 @@ def _jsonl_records(path: Path, on_bad):
                 try:
                     rec = json.loads(raw.decode("utf-8"))
                 except (UnicodeDecodeError, json.JSONDecodeError) as e:
-                    on_bad(DataError(f"{path}:{lineno}: not a JSON object ({e.__class__.__name__})"))
+                    on_bad(
+                        DataError(f"{path}:{lineno}: not a JSON object ({e.__class__.__name__})")
+                    )
                     continue
                 if not isinstance(rec, dict):
-                    on_bad(DataError(f"{path}:{lineno}: expected a JSON object, got {type(rec).__name__}"))
+                    on_bad(
+                        DataError(
+                            f"{path}:{lineno}: expected a JSON object, got {type(rec).__name__}"
+                        )
+                    )
                     continue
                 yield lineno, rec
 
@@ -137,7 +153,14 @@ def _jsonl_records(path: Path, on_bad):
 
 def _format_of(path: Path) -> str:
     suffix = path.suffix.lower().lstrip(".")
-    return {"tsv": "tsv", "txt": "tsv", "csv": "csv", "jsonl": "jsonl", "json": "jsonl", "parquet": "parquet"}.get(suffix, suffix)
+    return {
+        "tsv": "tsv",
+        "txt": "tsv",
+        "csv": "csv",
+        "jsonl": "jsonl",
+        "json": "jsonl",
+        "parquet": "parquet",
+    }.get(suffix, suffix)
 
 
 def read_triplets(
@@ -169,8 +192,11 @@ def read_triplets(
         texts = [rec.get(a_col), rec.get(p_col)] + ([rec.get(n_col)] if n_col else [])
         names = [a_col, p_col, n_col]
         problem = next(
-            (f"column {names[i]!r} is {'missing' if t is None else 'empty'}" for i, t in enumerate(texts)
-             if not isinstance(t, str) or not t.strip()),
+            (
+                f"column {names[i]!r} is {'missing' if t is None else 'empty'}"
+                for i, t in enumerate(texts)
+                if not isinstance(t, str) or not t.strip()
+            ),
             None,
         )
         if problem:
@@ -196,7 +222,9 @@ def _read_hub(dataset_id: str, columns, config: str | None, split: str) -> Tripl
     try:
         ds = datasets.load_dataset(dataset_id, config, split=split)
     except Exception as e:
-        raise DataError(f"{dataset_id!r}: not a file, and the Hub load failed ({type(e).__name__}: {e})") from None
+        raise DataError(
+            f"{dataset_id!r}: not a file, and the Hub load failed ({type(e).__name__}: {e})"
+        ) from None
     a_col, p_col, n_col = _pick_columns(list(ds.column_names), columns, dataset_id)
     return Triplets(
         list(ds[a_col]),

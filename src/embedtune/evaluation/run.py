@@ -15,7 +15,9 @@ def load_tasks(tasks: str | list[str], data_dir=None) -> list[STSData]:
     return [load_task(k, data_dir) for k in resolve_tasks(tasks)]
 
 
-def evaluate_embedder(embedder: Embedder, model_ref: str, data: list[STSData], batch_size: int = 32) -> dict:
+def evaluate_embedder(
+    embedder: Embedder, model_ref: str, data: list[STSData], batch_size: int = 32
+) -> dict:
     """Score a loaded embedder; returns the evaluate JSON layout."""
     result = evaluate_sts(embedder, data, batch_size=batch_size)
     return {
@@ -37,11 +39,15 @@ def write_result(result: dict, output: str | Path) -> None:
         output.write_text(json.dumps(result, indent=2) + "\n")
 
 
-def evaluate_model(model: str, tasks: str, data_dir=None, batch_size: int = 32, output=None, **overrides) -> dict:
+def evaluate_model(
+    model: str, tasks: str, data_dir=None, batch_size: int = 32, output=None, **overrides
+) -> dict:
     data = load_tasks(tasks, data_dir)  # a bad file fails before the model loads
     embedder = Embedder.load(model, **overrides)
     result = evaluate_embedder(embedder, model, data, batch_size)
-    print(f"{model} | pooling {result['pooling']} | {result['dtype']} | {result['sentences']} sentences in {result['seconds']:.0f}s")
+    print(
+        f"{model} | pooling {result['pooling']} | {result['dtype']} | {result['sentences']} sentences in {result['seconds']:.0f}s"
+    )
     print(results_table(result))
     if output:
         write_result(result, output)

@@ -35,7 +35,9 @@ def score_pairs(e1: np.ndarray, e2: np.ndarray, gold: np.ndarray) -> dict[str, f
     }
 
 
-def evaluate_sts(embedder, tasks: list[STSData], batch_size: int = 32, show_progress: bool | None = None) -> dict:
+def evaluate_sts(
+    embedder, tasks: list[STSData], batch_size: int = 32, show_progress: bool | None = None
+) -> dict:
     """Score ``embedder`` on ``tasks``.
 
     Returns ``{"tasks": {key: {"spearman", "pearson", "n"}}, "average", "std", "seconds"}``

@@ -39,7 +39,9 @@ class EmbedderConfig:
         if self.max_length is not None and self.max_length < 2:
             raise ConfigError(f"`max_length` must be >= 2, got {self.max_length}")
         if self.padding_side not in ("left", "right"):
-            raise ConfigError(f"`padding_side` must be 'left' or 'right', got {self.padding_side!r}")
+            raise ConfigError(
+                f"`padding_side` must be 'left' or 'right', got {self.padding_side!r}"
+            )
 
     def save(self, folder: Path) -> None:
         (folder / CONFIG_FILE).write_text(json.dumps(asdict(self), indent=2) + "\n")

@@ -41,7 +41,9 @@ def model_max_length(backbone: nn.Module, tokenizer) -> int:
 
 
 class Embedder(nn.Module):
-    def __init__(self, backbone: nn.Module, tokenizer, config: EmbedderConfig, compute_dtype: str = "fp32"):
+    def __init__(
+        self, backbone: nn.Module, tokenizer, config: EmbedderConfig, compute_dtype: str = "fp32"
+    ):
         super().__init__()
         self.backbone = backbone
         self.tokenizer = tokenizer
@@ -52,7 +54,9 @@ class Embedder(nn.Module):
         if config.max_length is None:
             config.max_length = model_max_length(backbone, tokenizer)
         if config.append_eos is None:
-            config.append_eos = config.pooling == "last_token" and tokenizer.eos_token_id is not None
+            config.append_eos = (
+                config.pooling == "last_token" and tokenizer.eos_token_id is not None
+            )
         if config.append_eos and tokenizer.eos_token_id is None:
             raise ConfigError(
                 "`append_eos` is on (last-token pooling) but the tokenizer has no EOS token; "
@@ -105,7 +109,9 @@ class Embedder(nn.Module):
         cfg = self.config
         room = (max_length or cfg.max_length) - (1 if cfg.append_eos else 0)
         prompted = [cfg.prompt.format(t) for t in texts]
-        ids = self.tokenizer(prompted, add_special_tokens=True, truncation=True, max_length=room)["input_ids"]
+        ids = self.tokenizer(prompted, add_special_tokens=True, truncation=True, max_length=room)[
+            "input_ids"
+        ]
         if cfg.append_eos:
             eos = self.tokenizer.eos_token_id
             ids = [x if x and x[-1] == eos else x + [eos] for x in ids]

@@ -30,7 +30,9 @@ _ST_POOLING = {
 
 def _is_decoder(hf_config) -> bool:
     archs = getattr(hf_config, "architectures", None) or []
-    return any(a.endswith("ForCausalLM") for a in archs) or bool(getattr(hf_config, "is_decoder", False))
+    return any(a.endswith("ForCausalLM") for a in archs) or bool(
+        getattr(hf_config, "is_decoder", False)
+    )
 
 
 def _sentence_transformers_settings(folder: Path) -> dict:
@@ -108,12 +110,16 @@ def load_embedder(name: str, dtype: str = "fp32", device: str = "cpu", **overrid
     return Embedder(backbone, tokenizer, EmbedderConfig(**settings), dtype).to(device)
 
 
-def _load_adapter(folder: Path, saved: EmbedderConfig, dtype: str, device: str, overrides: dict) -> Embedder:
+def _load_adapter(
+    folder: Path, saved: EmbedderConfig, dtype: str, device: str, overrides: dict
+) -> Embedder:
     """A LoRA adapter folder: load its base model, then the adapter on top."""
     from peft import PeftModel
 
     if not saved.base_model:
-        raise ConfigError(f"{folder / CONFIG_FILE}: `base_model` is required when `adapter` is true")
+        raise ConfigError(
+            f"{folder / CONFIG_FILE}: `base_model` is required when `adapter` is true"
+        )
     source, _ = _resolve_source(saved.base_model)
     from transformers import AutoModel, AutoTokenizer
 

@@ -12,11 +12,28 @@ from embedtune.errors import ConfigError
 # model_type -> the query/value projections
 TARGET_MODULES: dict[str, list[str]] = {
     **dict.fromkeys(
-        ["gemma", "gemma2", "gemma3", "gemma3_text", "llama", "mistral", "qwen2", "qwen3", "phi", "minicpm", "olmo", "olmo2", "smollm3", "granite"],
+        [
+            "gemma",
+            "gemma2",
+            "gemma3",
+            "gemma3_text",
+            "llama",
+            "mistral",
+            "qwen2",
+            "qwen3",
+            "phi",
+            "minicpm",
+            "olmo",
+            "olmo2",
+            "smollm3",
+            "granite",
+        ],
         ["q_proj", "v_proj"],
     ),
     "phi3": ["qkv_proj"],
-    **dict.fromkeys(["bert", "roberta", "xlm-roberta", "electra", "modernbert"], ["query", "value"]),
+    **dict.fromkeys(
+        ["bert", "roberta", "xlm-roberta", "electra", "modernbert"], ["query", "value"]
+    ),
     "mpnet": ["q", "v"],
     "gpt2": ["c_attn"],
     "gpt_neox": ["query_key_value"],
@@ -28,7 +45,13 @@ def default_target_modules(model_type: str) -> list[str] | None:
     return TARGET_MODULES.get(model_type)
 
 
-def apply_lora(embedder, r: int = 8, alpha: int = 32, dropout: float = 0.1, target_modules: list[str] | None = None) -> None:
+def apply_lora(
+    embedder,
+    r: int = 8,
+    alpha: int = 32,
+    dropout: float = 0.1,
+    target_modules: list[str] | None = None,
+) -> None:
     """Wrap ``embedder.backbone`` in a peft LoRA model in place; only LoRA weights train."""
     from peft import LoraConfig, get_peft_model
 

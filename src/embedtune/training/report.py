@@ -54,8 +54,10 @@ def plot_learning_curve(eval_history: list[dict], path: Path, title: str) -> boo
 def write_report(out: Path, report: dict) -> None:
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     lines = [f"# {report['model']}: before and after contrastive fine-tuning", ""]
-    lines.append(f"Data: {report['data']} ({report['train_triplets']} triplets), {report['steps']} steps, "
-                 f"{report['train_seconds'] / 60:.1f} min of training.")
+    lines.append(
+        f"Data: {report['data']} ({report['train_triplets']} triplets), {report['steps']} steps, "
+        f"{report['train_seconds'] / 60:.1f} min of training."
+    )
     if report.get("before") and report.get("after"):
         lines += ["", before_after_table(report["before"], report["after"])]
     elif report.get("after"):

@@ -18,19 +18,39 @@ def resolve_data_path(data: str, data_dir: str | None) -> str:
     root = data_root(data_dir)
     if root is not None and (root / data).exists():
         return str(root / data)
-    if Path(data).suffix or root is not None and "/" in data and (root / Path(data).parts[0]).exists():
+    if (
+        Path(data).suffix
+        or root is not None
+        and "/" in data
+        and (root / Path(data).parts[0]).exists()
+    ):
         where = f" (also looked under {root})" if root else ""
         raise DataError(f"{data}: no such file{where}")
     return data
 
 
 def run_training(cfg: TrainConfig) -> dict:
-    triplets = read_triplets(resolve_data_path(cfg.data, cfg.data_dir), tuple(cfg.columns) if cfg.columns else None, cfg.skip_bad_rows)
+    triplets = read_triplets(
+        resolve_data_path(cfg.data, cfg.data_dir),
+        tuple(cfg.columns) if cfg.columns else None,
+        cfg.skip_bad_rows,
+    )
     if triplets.skipped:
-        print(f"[embedtune] skipped {len(triplets.skipped)} bad rows, e.g. {triplets.skipped[0]}", flush=True)
+        print(
+            f"[embedtune] skipped {len(triplets.skipped)} bad rows, e.g. {triplets.skipped[0]}",
+            flush=True,
+        )
     root = data_root(cfg.data_dir)
     dev = load_task("stsb-dev", root) if cfg.eval_every and root is not None else None
     if cfg.eval_every and dev is None:
-        print("[embedtune] no data directory: STS-B dev evaluation during training is off", flush=True)
-    final = [load_task(k, root) for k in resolve_tasks(cfg.eval_tasks)] if cfg.eval_tasks and root is not None else []
-    return Trainer(cfg, triplets, dev, final, data_label="local" if root is not None else "hub").train()
+        print(
+            "[embedtune] no data directory: STS-B dev evaluation during training is off", flush=True
+        )
+    final = (
+        [load_task(k, root) for k in resolve_tasks(cfg.eval_tasks)]
+        if cfg.eval_tasks and root is not None
+        else []
+    )
+    return Trainer(
+        cfg, triplets, dev, final, data_label="local" if root is not None else "hub"
+    ).train()

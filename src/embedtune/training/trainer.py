@@ -63,9 +63,15 @@ def build_embedder(cfg: TrainConfig) -> Embedder:
 
 
 class Trainer:
-    def __init__(self, cfg: TrainConfig, triplets: Triplets, dev: STSData | None = None,
-                 final_tasks: list[STSData] | None = None, data_label: str = "local",
-                 embedder: Embedder | None = None):
+    def __init__(
+        self,
+        cfg: TrainConfig,
+        triplets: Triplets,
+        dev: STSData | None = None,
+        final_tasks: list[STSData] | None = None,
+        data_label: str = "local",
+        embedder: Embedder | None = None,
+    ):
         self.cfg = cfg
         self.triplets = triplets
         self.dev = dev
@@ -80,17 +86,27 @@ class Trainer:
         cfg = self.cfg
         checkpoints = ckpt.list_checkpoints(self.out / "checkpoints")
         if checkpoints and not cfg.resume:
-            raise TrainingError(f"{self.out} already holds checkpoints; pass --resume to continue or choose another --output-dir")
+            raise TrainingError(
+                f"{self.out} already holds checkpoints; pass --resume to continue or choose another --output-dir"
+            )
         self.out.mkdir(parents=True, exist_ok=True)
         torch.manual_seed(cfg.seed)
         if self.embedder is None:
             self.embedder = build_embedder(cfg)
-        self.before = self._evaluate_final("before") if not (cfg.resume and checkpoints) else self._saved_before()
+        self.before = (
+            self._evaluate_final("before")
+            if not (cfg.resume and checkpoints)
+            else self._saved_before()
+        )
         torch.manual_seed(cfg.seed)  # LoRA init does not depend on what evaluation did
         if cfg.lora:
-            apply_lora(self.embedder, cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout, cfg.lora_target_modules)
+            apply_lora(
+                self.embedder, cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout, cfg.lora_target_modules
+            )
         if cfg.gradient_checkpointing:
-            self.embedder.backbone.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+            self.embedder.backbone.gradient_checkpointing_enable(
+                gradient_checkpointing_kwargs={"use_reentrant": False}
+            )
             if cfg.lora:
                 self.embedder.backbone.enable_input_require_grads()
         self.params = [p for p in self.embedder.parameters() if p.requires_grad]
@@ -100,11 +116,15 @@ class Trainer:
         t = self.triplets
         self.anchor_ids = tok(t.anchors, cfg.max_length)
         self.positive_ids = tok(t.positives, cfg.max_length)
-        self.negative_ids = tok(t.negatives, cfg.max_length) if t.negatives and cfg.hard_negatives else None
+        self.negative_ids = (
+            tok(t.negatives, cfg.max_length) if t.negatives and cfg.hard_negatives else None
+        )
         self.lengths = [len(a) + len(p) for a, p in zip(self.anchor_ids, self.positive_ids)]
         per_epoch = len(t) // cfg.batch_size
         if per_epoch == 0:
-            raise TrainingError(f"{len(t)} triplets are fewer than one batch of {cfg.batch_size}; lower --batch-size")
+            raise TrainingError(
+                f"{len(t)} triplets are fewer than one batch of {cfg.batch_size}; lower --batch-size"
+            )
         self.total_steps = cfg.max_steps or max(1, math.floor(cfg.epochs * per_epoch))
         self.state = TrainState()
         if cfg.resume and checkpoints:
@@ -122,7 +142,11 @@ class Trainer:
     def _rewrite_metrics(self, upto: int) -> None:
         path = self.out / "metrics.jsonl"
         if path.is_file():
-            rows = [r for r in path.read_text().splitlines() if r.strip() and json.loads(r)["step"] <= upto]
+            rows = [
+                r
+                for r in path.read_text().splitlines()
+                if r.strip() and json.loads(r)["step"] <= upto
+            ]
             path.write_text("".join(r + "\n" for r in rows))
 
     # -- pieces of a step -----------------------------------------------------------------
@@ -145,16 +169,25 @@ class Trainer:
     def _evaluate_dev(self) -> dict | None:
         if self.dev is None:
             return None
-        result = evaluate_sts(self.embedder, [self.dev], batch_size=self.cfg.eval_batch_size, show_progress=False)
+        result = evaluate_sts(
+            self.embedder, [self.dev], batch_size=self.cfg.eval_batch_size, show_progress=False
+        )
         score = result["tasks"][self.dev.key]["spearman"]
         return {"step": self.state.step, "task": self.dev.key, "spearman": round(score, 4)}
 
     def _evaluate_final(self, when: str) -> dict | None:
         if not self.final_tasks:
             return None
-        print(f"[embedtune] evaluating {when} training on {', '.join(t.key for t in self.final_tasks)}", flush=True)
-        result = {"model": self.cfg.model, "pooling": self.embedder.config.pooling, "dtype": self.embedder.compute_dtype,
-                  **evaluate_sts(self.embedder, self.final_tasks, batch_size=self.cfg.eval_batch_size)}
+        print(
+            f"[embedtune] evaluating {when} training on {', '.join(t.key for t in self.final_tasks)}",
+            flush=True,
+        )
+        result = {
+            "model": self.cfg.model,
+            "pooling": self.embedder.config.pooling,
+            "dtype": self.embedder.compute_dtype,
+            **evaluate_sts(self.embedder, self.final_tasks, batch_size=self.cfg.eval_batch_size),
+        }
         (self.out / f"{when}.json").write_text(json.dumps(result, indent=2) + "\n")
         return result
 
@@ -176,12 +209,19 @@ class Trainer:
         emb.train()
         bad_in_row = 0
         micro = cfg.batch_size // cfg.grad_accum
-        bar = tqdm(total=self.total_steps, initial=st.step, desc="train", unit="step",
-                   mininterval=1.0 if sys.stderr.isatty() else 30.0)
+        bar = tqdm(
+            total=self.total_steps,
+            initial=st.step,
+            desc="train",
+            unit="step",
+            mininterval=1.0 if sys.stderr.isatty() else 30.0,
+        )
         window_start, window_triplets, window_tokens = time.perf_counter(), 0, 0
         stop_reason = "max_steps"
         while st.step < self.total_steps:
-            batches = epoch_batches(self.lengths, cfg.batch_size, cfg.seed, st.epoch, cfg.group_by_length)
+            batches = epoch_batches(
+                self.lengths, cfg.batch_size, cfg.seed, st.epoch, cfg.group_by_length
+            )
             while st.batch_in_epoch < len(batches) and st.step < self.total_steps:
                 if cfg.max_minutes is not None and st.train_seconds >= cfg.max_minutes * 60:
                     stop_reason = "max_minutes"
@@ -200,14 +240,21 @@ class Trainer:
                     loss_sum += loss.item() / cfg.grad_accum
                     tokens += n_tok
                 # clip; a non-finite loss or gradient skips the step
-                norm = torch.nn.utils.clip_grad_norm_(self.params, cfg.max_grad_norm or float("inf"))
+                norm = torch.nn.utils.clip_grad_norm_(
+                    self.params, cfg.max_grad_norm or float("inf")
+                )
                 if not (math.isfinite(loss_sum) and torch.isfinite(norm)):
                     self.optimizer.zero_grad(set_to_none=True)
                     bad_in_row += 1
                     st.skipped_steps += 1
-                    warnings.warn(f"step {st.step}: non-finite loss or gradient, step skipped ({bad_in_row} in a row)", stacklevel=1)
+                    warnings.warn(
+                        f"step {st.step}: non-finite loss or gradient, step skipped ({bad_in_row} in a row)",
+                        stacklevel=1,
+                    )
                     if bad_in_row >= MAX_BAD_STEPS:
-                        raise TrainingError(f"{bad_in_row} non-finite steps in a row at step {st.step}; stopping (try a lower --lr or --dtype fp32)")
+                        raise TrainingError(
+                            f"{bad_in_row} non-finite steps in a row at step {st.step}; stopping (try a lower --lr or --dtype fp32)"
+                        )
                 else:
                     bad_in_row = 0
                     # step
@@ -222,12 +269,18 @@ class Trainer:
                 # log
                 if cfg.log_every and (st.step % cfg.log_every == 0 or st.step == self.total_steps):
                     elapsed = max(time.perf_counter() - window_start, 1e-9)
-                    row = {"step": st.step, "loss": round(loss_sum, 6), "lr": lr,
-                           "triplets_per_s": round(window_triplets / elapsed, 2),
-                           "tokens_per_s": round(window_tokens / elapsed, 1),
-                           "train_seconds": round(st.train_seconds, 1)}
+                    row = {
+                        "step": st.step,
+                        "loss": round(loss_sum, 6),
+                        "lr": lr,
+                        "triplets_per_s": round(window_triplets / elapsed, 2),
+                        "tokens_per_s": round(window_tokens / elapsed, 1),
+                        "train_seconds": round(st.train_seconds, 1),
+                    }
                     self._log(row)
-                    bar.set_postfix(loss=f"{loss_sum:.4f}", lr=f"{lr:.2e}", tps=f"{row['triplets_per_s']:.1f}")
+                    bar.set_postfix(
+                        loss=f"{loss_sum:.4f}", lr=f"{lr:.2e}", tps=f"{row['triplets_per_s']:.1f}"
+                    )
                     window_start, window_triplets, window_tokens = time.perf_counter(), 0, 0
                 # evaluate
                 if cfg.eval_every and self.dev is not None and st.step % cfg.eval_every == 0:
@@ -247,19 +300,38 @@ class Trainer:
         final = self._save_embedder("final")
         after = self._evaluate_final("after")
         report = {
-            "model": cfg.model, "data": self.data_label, "train_data": self.triplets.source,
-            "train_triplets": len(self.triplets), "steps": st.step, "stop_reason": stop_reason,
-            "train_seconds": round(st.train_seconds, 1), "skipped_steps": st.skipped_steps,
-            "before": self.before, "after": after, "best": st.best, "eval_history": st.eval_history,
+            "model": cfg.model,
+            "data": self.data_label,
+            "train_data": self.triplets.source,
+            "train_triplets": len(self.triplets),
+            "steps": st.step,
+            "stop_reason": stop_reason,
+            "train_seconds": round(st.train_seconds, 1),
+            "skipped_steps": st.skipped_steps,
+            "before": self.before,
+            "after": after,
+            "best": st.best,
+            "eval_history": st.eval_history,
             "final": str(final),
         }
-        plot_learning_curve(st.eval_history, self.out / "learning_curve.png", f"{cfg.model}: {self.dev.name if self.dev else ''}")
+        plot_learning_curve(
+            st.eval_history,
+            self.out / "learning_curve.png",
+            f"{cfg.model}: {self.dev.name if self.dev else ''}",
+        )
         write_report(self.out, report)
-        run = {"config": cfg.to_dict(), "versions": versions(), "seed": cfg.seed,
-               "data_sha256": self.triplets.sha256, "data_source": self.triplets.source,
-               "skipped_rows": len(self.triplets.skipped), "steps": st.step,
-               "train_seconds": round(st.train_seconds, 1),
-               "wall_seconds": round(time.perf_counter() - wall_start, 1), "argv": sys.argv}
+        run = {
+            "config": cfg.to_dict(),
+            "versions": versions(),
+            "seed": cfg.seed,
+            "data_sha256": self.triplets.sha256,
+            "data_source": self.triplets.source,
+            "skipped_rows": len(self.triplets.skipped),
+            "steps": st.step,
+            "train_seconds": round(st.train_seconds, 1),
+            "wall_seconds": round(time.perf_counter() - wall_start, 1),
+            "argv": sys.argv,
+        }
         (self.out / "run.json").write_text(json.dumps(run, indent=2) + "\n")
         return report
 
@@ -273,11 +345,18 @@ class Trainer:
         if st.best is None or row["spearman"] > st.best["spearman"]:
             st.best = row
             self._save_embedder("best")
-        print(f"[embedtune] step {st.step}: {row['task']} Spearman {row['spearman']:.2f} (best {st.best['spearman']:.2f} at step {st.best['step']})", flush=True)
+        print(
+            f"[embedtune] step {st.step}: {row['task']} Spearman {row['spearman']:.2f} (best {st.best['spearman']:.2f} at step {st.best['step']})",
+            flush=True,
+        )
 
     def _checkpoint(self) -> None:
         st = self.state
         state = {k: getattr(st, k) for k in TrainState.__dataclass_fields__}
-        ckpt.save_checkpoint(self.out / "checkpoints" / f"step-{st.step}", self.embedder, self.optimizer, state)
+        ckpt.save_checkpoint(
+            self.out / "checkpoints" / f"step-{st.step}", self.embedder, self.optimizer, state
+        )
         best_step = st.best["step"] if st.best else None
-        ckpt.prune_checkpoints(self.out / "checkpoints", self.cfg.keep_checkpoints, protect=best_step)
+        ckpt.prune_checkpoints(
+            self.out / "checkpoints", self.cfg.keep_checkpoints, protect=best_step
+        )
