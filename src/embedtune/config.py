@@ -35,6 +35,7 @@ class TrainConfig:
     prompt: str = _f("{}", "template with one {} for the text")
     max_length: int = _f(128, "truncate training texts to this many tokens")
     dtype: str = _f("bf16", "bf16 (autocast, fp32 LoRA weights) or fp32")
+    attn_implementation: str | None = _f(None, "eager | sdpa (default: transformers' choice)")
     # LoRA (the study: r 8, alpha 32, dropout 0.1 on q_proj/v_proj)
     lora: bool = _f(True, "train a LoRA adapter; false trains every weight (small encoders)")
     lora_r: int = _f(8, "LoRA rank")

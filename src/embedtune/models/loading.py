@@ -52,12 +52,13 @@ def _sentence_transformers_settings(folder: Path) -> dict:
     return found
 
 
-def _load_backbone(source: str, dtype: torch.dtype):
+def _load_backbone(source: str, dtype: torch.dtype, attn_implementation: str | None = None):
     from transformers import AutoModel, AutoTokenizer
 
+    extra = {"attn_implementation": attn_implementation} if attn_implementation else {}
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
-        backbone = AutoModel.from_pretrained(source, dtype=dtype)
+        backbone = AutoModel.from_pretrained(source, dtype=dtype, **extra)
     except OSError as e:
         names = ", ".join(registry.NAMED_MODELS)
         raise EmbedtuneError(
@@ -83,7 +84,13 @@ def _resolve_source(name: str) -> tuple[str, dict]:
     return name, {}
 
 
-def load_embedder(name: str, dtype: str = "fp32", device: str = "cpu", **overrides) -> Embedder:
+def load_embedder(
+    name: str,
+    dtype: str = "fp32",
+    device: str = "cpu",
+    attn_implementation: str | None = None,
+    **overrides,
+) -> Embedder:
     known = {f.name for f in fields(EmbedderConfig)} - {"base_model", "adapter"}
     unknown = sorted(set(overrides) - known)
     if unknown:
@@ -95,14 +102,16 @@ def load_embedder(name: str, dtype: str = "fp32", device: str = "cpu", **overrid
     if (folder / CONFIG_FILE).is_file():
         saved = EmbedderConfig.read(folder)
         if saved.adapter:
-            return _load_adapter(folder, saved, dtype, device, overrides)
+            return _load_adapter(folder, saved, dtype, device, overrides, attn_implementation)
         settings = {f.name: getattr(saved, f.name) for f in fields(EmbedderConfig)}
         settings.update(overrides)
-        backbone, tokenizer = _load_backbone(str(folder.resolve()), DTYPES[dtype])
+        backbone, tokenizer = _load_backbone(
+            str(folder.resolve()), DTYPES[dtype], attn_implementation
+        )
         return Embedder(backbone, tokenizer, EmbedderConfig(**settings), dtype).to(device)
 
     source, defaults = _resolve_source(name)
-    backbone, tokenizer = _load_backbone(source, DTYPES[dtype])
+    backbone, tokenizer = _load_backbone(source, DTYPES[dtype], attn_implementation)
     settings = {"pooling": "last_token" if _is_decoder(backbone.config) else "mean"}
     settings.update(defaults)
     settings.update(overrides)
@@ -111,7 +120,12 @@ def load_embedder(name: str, dtype: str = "fp32", device: str = "cpu", **overrid
 
 
 def _load_adapter(
-    folder: Path, saved: EmbedderConfig, dtype: str, device: str, overrides: dict
+    folder: Path,
+    saved: EmbedderConfig,
+    dtype: str,
+    device: str,
+    overrides: dict,
+    attn_implementation: str | None = None,
 ) -> Embedder:
     """A LoRA adapter folder: load its base model, then the adapter on top."""
     from peft import PeftModel
@@ -123,7 +137,8 @@ def _load_adapter(
     source, _ = _resolve_source(saved.base_model)
     from transformers import AutoModel, AutoTokenizer
 
-    base = AutoModel.from_pretrained(source, dtype=DTYPES[dtype])
+    extra = {"attn_implementation": attn_implementation} if attn_implementation else {}
+    base = AutoModel.from_pretrained(source, dtype=DTYPES[dtype], **extra)
     backbone = PeftModel.from_pretrained(base, folder / "adapter")
     tokenizer = AutoTokenizer.from_pretrained(folder)
     settings = {f.name: getattr(saved, f.name) for f in fields(EmbedderConfig)}

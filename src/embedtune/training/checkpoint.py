@@ -21,6 +21,8 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
+from embedtune.diskspace import ensure_free_space
+
 MANIFEST = "manifest.json"
 
 
@@ -55,11 +57,21 @@ def trainable_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
 def save_checkpoint(
     folder: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, state: dict
 ) -> Path:
-    """Write ``folder`` atomically: weights, optimizer, RNG, ``state`` (JSON), manifest."""
+    """Write ``folder`` atomically: weights, optimizer, RNG, ``state`` (JSON), manifest.
+
+    Refuses non-finite weights (a checkpoint must always be safe to resume from) and checks
+    the disk has room for weights plus the two Adam moments before writing anything.
+    """
+    weights = trainable_state(model)
+    bad = [n for n, t in weights.items() if not torch.isfinite(t).all()]
+    if bad:
+        raise ValueError(f"refusing to checkpoint non-finite weights ({bad[0]}, ...)")
+    nbytes = sum(t.numel() * t.element_size() for t in weights.values())
+    ensure_free_space(folder.parent, 3 * nbytes + (1 << 20), f"checkpoint {folder.name}")
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
     try:
-        save_file(trainable_state(model), tmp / "trainable.safetensors")
+        save_file(weights, tmp / "trainable.safetensors")
         torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
         torch.save(rng_state(), tmp / "rng.pt")
         (tmp / "state.json").write_text(json.dumps(state, indent=2))
@@ -104,6 +116,13 @@ def load_checkpoint(folder: Path, model: torch.nn.Module, optimizer: torch.optim
     optimizer.load_state_dict(torch.load(folder / "optimizer.pt", weights_only=False))
     set_rng_state(torch.load(folder / "rng.pt", weights_only=False))
     return json.loads((folder / "state.json").read_text())
+
+
+def remove_partial(root: Path) -> None:
+    """Delete half-written checkpoints (temporary folders left by a killed process)."""
+    if root.is_dir():
+        for tmp in root.glob(".step-*"):
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def prune_checkpoints(root: Path, keep: int, protect: int | None = None) -> None:

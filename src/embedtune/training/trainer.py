@@ -57,7 +57,13 @@ def build_embedder(cfg: TrainConfig) -> Embedder:
     """The backbone for training: base weights in bf16 under LoRA (they are frozen), fp32
     for full fine-tuning (they are the master weights; compute still autocasts)."""
     weight_dtype = cfg.dtype if cfg.lora else "fp32"
-    embedder = Embedder.load(cfg.model, pooling=cfg.pooling, prompt=cfg.prompt, dtype=weight_dtype)
+    embedder = Embedder.load(
+        cfg.model,
+        pooling=cfg.pooling,
+        prompt=cfg.prompt,
+        dtype=weight_dtype,
+        attn_implementation=cfg.attn_implementation,
+    )
     embedder.compute_dtype = cfg.dtype
     return embedder
 
@@ -127,6 +133,7 @@ class Trainer:
             )
         self.total_steps = cfg.max_steps or max(1, math.floor(cfg.epochs * per_epoch))
         self.state = TrainState()
+        ckpt.remove_partial(self.out / "checkpoints")
         if cfg.resume and checkpoints:
             latest = checkpoints[-1]
             self.state = TrainState(**ckpt.load_checkpoint(latest, self.embedder, self.optimizer))
@@ -140,14 +147,18 @@ class Trainer:
         return json.loads(path.read_text()) if path.is_file() else None
 
     def _rewrite_metrics(self, upto: int) -> None:
+        """Keep the metric rows up to the resumed step; drop a row cut off by a kill."""
         path = self.out / "metrics.jsonl"
-        if path.is_file():
-            rows = [
-                r
-                for r in path.read_text().splitlines()
-                if r.strip() and json.loads(r)["step"] <= upto
-            ]
-            path.write_text("".join(r + "\n" for r in rows))
+        if not path.is_file():
+            return
+        kept = []
+        for line in path.read_text().splitlines():
+            try:
+                if json.loads(line)["step"] <= upto:
+                    kept.append(line)
+            except (ValueError, KeyError):
+                continue
+        path.write_text("".join(r + "\n" for r in kept))
 
     # -- pieces of a step -----------------------------------------------------------------
     def _micro_batch_loss(self, idx: list[int]) -> tuple[torch.Tensor, int]:
