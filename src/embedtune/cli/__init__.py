@@ -7,7 +7,7 @@ import sys
 
 from embedtune.errors import EmbedtuneError
 
-SUBCOMMANDS = ["evaluate", "train", "quickstart"]
+SUBCOMMANDS = ["evaluate", "train", "quickstart", "embed"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -157,32 +157,42 @@ class Embedder(nn.Module):
         batch_size: int = 32,
         show_progress: bool | None = None,
         convert_to_numpy: bool = True,
+        chunk_size: int = 16384,
     ) -> np.ndarray | torch.Tensor:
-        """Embed ``texts`` (in order) in length-sorted batches. Returns (N, D) float32."""
+        """Embed ``texts`` (in order). Returns (N, D) float32.
+
+        Texts are taken ``chunk_size`` at a time, tokenized, sorted by length (so batches
+        waste no padding) and embedded into a preallocated output, so memory beyond the
+        output array stays flat however many texts come in.
+        """
         if isinstance(texts, str):
             raise TypeError("encode() takes a list of texts, not one string")
         if batch_size < 1:
             raise ConfigError(f"`batch_size` must be >= 1, got {batch_size}")
-        if len(texts) == 0:
-            out = torch.empty((0, self.dim))
-            return out.numpy() if convert_to_numpy else out
-        ids = self.token_ids(texts)
-        order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))  # longest first: OOM early
-        out = torch.empty((len(ids), self.dim), dtype=torch.float32)
-        was_training = self.training
-        self.eval()
+        out = torch.empty((len(texts), self.dim), dtype=torch.float32)
         if show_progress is None:
             show_progress = len(texts) >= 2000
+        bar = tqdm(
+            total=len(texts),
+            desc="encode",
+            unit="text",
+            disable=not show_progress,
+            mininterval=1.0 if sys.stderr.isatty() else 30.0,
+        )
+        was_training = self.training
+        self.eval()
         try:
-            for start in tqdm(
-                range(0, len(order), batch_size),
-                desc="encode",
-                unit="batch",
-                disable=not show_progress,
-                mininterval=1.0 if sys.stderr.isatty() else 30.0,
-            ):
-                chunk = order[start : start + batch_size]
-                out[chunk] = self.forward(self.collate([ids[i] for i in chunk])).cpu()
+            for base in range(0, len(texts), chunk_size):
+                ids = self.token_ids(texts[base : base + chunk_size])
+                order = sorted(
+                    range(len(ids)), key=lambda i: -len(ids[i])
+                )  # longest first: OOM early
+                for start in range(0, len(order), batch_size):
+                    chunk = order[start : start + batch_size]
+                    rows = [base + i for i in chunk]
+                    out[rows] = self.forward(self.collate([ids[i] for i in chunk])).cpu()
+                    bar.update(len(chunk))
         finally:
             self.train(was_training)
+            bar.close()
         return out.numpy() if convert_to_numpy else out

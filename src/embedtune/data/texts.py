@@ -1,0 +1,113 @@
+"""Texts to embed, from a plain-text, JSONL, CSV, TSV or Parquet file, with their ids.
+
+Plain text: one text per line, the id is the line number. Tabular files: ``column`` holds the
+text and ``id_column`` (if the file has it) the id, else the row's line number. Empty texts
+and missing columns are errors naming file and line.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from embedtune.data.lines import read_rows
+from embedtune.errors import DataError
+
+
+def _check(text, where: str, column: str) -> str:
+    if not isinstance(text, str):
+        raise DataError(
+            f"{where}: column {column!r} is {'missing' if text is None else 'not text'}"
+        )
+    if not text.strip():
+        raise DataError(f"{where}: empty text in column {column!r}")
+    return text
+
+
+def read_texts(
+    path: str | Path, column: str = "text", id_column: str = "id"
+) -> tuple[list[str], list[str]]:
+    """(ids, texts) of ``path`` in file order."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    ids: list[str] = []
+    texts: list[str] = []
+    if suffix == ".txt":
+        raw = path.read_bytes()
+        try:
+            lines = raw.decode("utf-8-sig").splitlines()
+        except UnicodeDecodeError as e:
+            line = raw[: e.start].count(b"\n") + 1
+            raise DataError(f"{path}:{line}: undecodable bytes; the file must be UTF-8") from None
+        for n, line in enumerate(lines, start=1):
+            if line.strip():
+                ids.append(str(n))
+                texts.append(line)
+    elif suffix in (".tsv", ".csv"):
+        if suffix == ".tsv":
+            records = ((r.line, r.fields) for r in read_rows(path, "\t", required=(column,)))
+        else:
+            records = _csv(path, column)
+        for line, rec in records:
+            texts.append(_check(rec.get(column), f"{path}:{line}", column))
+            ids.append(rec[id_column] if id_column in rec else str(line))
+    elif suffix in (".jsonl", ".json"):
+        for n, raw in enumerate(path.read_bytes().splitlines(), start=1):
+            if not raw.strip():
+                continue
+            try:
+                rec = json.loads(raw.decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError) as e:
+                raise DataError(f"{path}:{n}: not a JSON object ({e.__class__.__name__})") from None
+            if not isinstance(rec, dict):
+                raise DataError(f"{path}:{n}: expected a JSON object")
+            texts.append(_check(rec.get(column), f"{path}:{n}", column))
+            ids.append(str(rec[id_column]) if id_column in rec else str(n))
+    elif suffix == ".parquet":
+        try:
+            import pyarrow.parquet as pq
+        except ImportError:
+            raise DataError(
+                f"{path}: reading Parquet needs pyarrow (pip install pyarrow)"
+            ) from None
+        table = pq.read_table(path)
+        if column not in table.column_names:
+            raise DataError(f"{path}: no column {column!r}; columns: {table.column_names}")
+        col = table.column(column).to_pylist()
+        id_col = table.column(id_column).to_pylist() if id_column in table.column_names else None
+        for i, text in enumerate(col):
+            texts.append(_check(text, f"{path}: row {i + 1}", column))
+            ids.append(str(id_col[i]) if id_col else str(i + 1))
+    else:
+        raise DataError(
+            f"{path}: unknown format {suffix!r}; use .txt, .jsonl, .csv, .tsv or .parquet"
+        )
+    if not texts:
+        raise DataError(f"{path}: no texts")
+    return ids, texts
+
+
+def _csv(path: Path, column: str):
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = path.read_bytes()[: e.start].count(b"\n") + 1
+        raise DataError(f"{path}:{line}: undecodable bytes; the file must be UTF-8") from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader, None)
+    if not header:
+        raise DataError(f"{path}:1: empty file or missing header line")
+    if column not in header:
+        raise DataError(f"{path}:1: no column {column!r}; header has {header}")
+    for row in reader:
+        if not row:
+            continue
+        if len(row) != len(header):
+            raise DataError(
+                f"{path}:{reader.line_num}: expected {len(header)} fields, found {len(row)}"
+            )
+        yield reader.line_num, dict(zip(header, row))

@@ -1,0 +1,1 @@
+"""Using a trained embedder: embedding files."""

@@ -1,0 +1,57 @@
+import json
+
+import numpy as np
+
+from embedtune.cli import main
+from embedtune.models import Embedder
+from tests.conftest import SENTENCES
+
+
+def test_embed_keeps_order_and_ids(tiny_decoder, tmp_path):
+    src = tmp_path / "in.jsonl"
+    ids = [f"doc-{i}" for i in reversed(range(len(SENTENCES)))]
+    src.write_text(
+        "".join(
+            json.dumps({"id": i, "text": t}) for i, t in zip(ids, SENTENCES, strict=True)
+        ).replace("}{", "}\n{")
+    )
+    out = tmp_path / "vec" / "out.npy"
+    assert (
+        main(
+            [
+                "embed",
+                "--model",
+                str(tiny_decoder),
+                "--input",
+                str(src),
+                "--output",
+                str(out),
+                "--dtype",
+                "fp32",
+                "--batch-size",
+                "3",
+            ]
+        )
+        == 0
+    )
+    vectors = np.load(out)
+    expected = Embedder.load(tiny_decoder).encode(SENTENCES)
+    assert np.abs(vectors - expected).max() <= 1e-5
+    assert out.with_suffix(".ids.txt").read_text().split() == ids
+    assert [p.name for p in out.parent.iterdir()] == sorted(["out.npy", "out.ids.txt"]) or len(
+        list(out.parent.iterdir())
+    ) == 2
+
+
+def test_plain_text_ids_are_line_numbers(tiny_encoder, tmp_path):
+    src = tmp_path / "in.txt"
+    src.write_text("a cat\n\na dog\n")
+    out = tmp_path / "o.npy"
+    assert (
+        main(["embed", "--model", str(tiny_encoder), "--input", str(src), "--output", str(out)])
+        == 0
+    )
+    assert np.load(out).shape == (2, 32) and out.with_suffix(".ids.txt").read_text().split() == [
+        "1",
+        "3",
+    ]
