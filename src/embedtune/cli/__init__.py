@@ -7,7 +7,7 @@ import sys
 
 from embedtune.errors import EmbedtuneError
 
-SUBCOMMANDS = ["evaluate", "train", "quickstart", "embed"]
+SUBCOMMANDS = ["evaluate", "train", "quickstart", "embed", "export"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,32 @@
+"""``embedtune export``: a trained embedder as a sentence-transformers or Hugging Face folder."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "export", help="export a trained embedder for other tools", description=__doc__
+    )
+    p.add_argument("source", help="a run folder (its final/ is used) or an embedder folder")
+    p.add_argument("--output", required=True, help="folder to write")
+    p.add_argument(
+        "--format",
+        default="sentence-transformers",
+        choices=["sentence-transformers", "hf", "adapter"],
+    )
+    p.add_argument(
+        "--merge",
+        action="store_true",
+        help="merge the LoRA adapter into the base weights (implied by full-weight formats)",
+    )
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from embedtune.inference.export import export
+
+    out = export(args.source, args.output, args.format, args.merge)
+    print(f"exported {args.source} -> {out} ({args.format})")
+    return 0

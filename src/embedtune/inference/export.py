@@ -1,0 +1,194 @@
+"""Export a trained embedder so other tools load it: a sentence-transformers folder, a plain
+Hugging Face folder, or the LoRA adapter alone.
+
+Peer tools embed with the tokenizer's own special tokens and no position-id fix, so the
+export makes them agree with embedtune: the LoRA is merged into the base weights, the
+tokenizer appends the EOS itself (last-token pooling) and pads on the right, and the pooling
+and normalisation become sentence-transformers modules. The folder also keeps
+``embedtune.json``, so ``Embedder.load(DIR)`` reads it too.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+from embedtune.diskspace import ensure_free_space
+from embedtune.errors import ConfigError, EmbedtuneError
+from embedtune.models import Embedder
+from embedtune.models.config import CONFIG_FILE
+
+FORMATS = ("sentence-transformers", "hf", "adapter")
+_ST_POOLING = {
+    "mean": "mean",
+    "cls": "cls",
+    "last_token": "lasttoken",
+    "weighted_mean": "weightedmean",
+}
+
+
+def resolve_source(source: str) -> str:
+    """A run folder means its ``final/`` embedder."""
+    run_final = Path(source) / "final"
+    return str(run_final) if (run_final / CONFIG_FILE).is_file() else source
+
+
+def make_tokenizer_append_eos(tokenizer) -> None:
+    """Have the tokenizer add EOS after every text, as embedtune does before pooling."""
+    from tokenizers import processors
+
+    eos, eos_id = tokenizer.eos_token, tokenizer.eos_token_id
+    probe = tokenizer("x")["input_ids"]
+    if probe and probe[-1] == eos_id:
+        return  # it already does
+    bos_id = tokenizer.bos_token_id
+    starts_with_bos = bool(probe) and bos_id is not None and probe[0] == bos_id
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        raise EmbedtuneError(
+            "this tokenizer has no fast backend; cannot make it append EOS for export"
+        )
+    head = f"{tokenizer.bos_token}:0 " if starts_with_bos else ""
+    specials = [(eos, eos_id)] + ([(tokenizer.bos_token, bos_id)] if starts_with_bos else [])
+    backend.post_processor = processors.TemplateProcessing(
+        single=f"{head}$A:0 {eos}:0",
+        pair=f"{head}$A:0 {eos}:0 $B:1 {eos}:1",
+        special_tokens=specials,
+    )
+    # transformers rebuilds the template from these flags when it reloads the tokenizer
+    if hasattr(tokenizer, "add_eos_token"):
+        tokenizer.add_eos_token = True
+    if hasattr(tokenizer, "add_bos_token"):
+        tokenizer.add_bos_token = starts_with_bos
+
+
+def _model_card(emb: Embedder, source: str, fmt: str) -> str:
+    lines = [
+        f"# Embedding model exported by embedtune ({fmt})",
+        "",
+        f"- base model: `{emb.config.base_model}`",
+        f"- pooling: `{emb.config.pooling}`"
+        + (" (EOS appended to every text)" if emb.config.append_eos else ""),
+        f"- prompt: `{emb.config.prompt}`",
+        f"- normalised: {emb.config.normalize}",
+        f"- max length: {emb.config.max_length} tokens",
+        f"- exported from: `{source}`",
+        "",
+    ]
+    run = Path(source).parent
+    if (run / "run.json").is_file():
+        cfg = json.loads((run / "run.json").read_text())["config"]
+        recipe = {
+            k: cfg[k]
+            for k in (
+                "data",
+                "batch_size",
+                "lr",
+                "max_steps",
+                "lora_r",
+                "lora_alpha",
+                "lora_dropout",
+                "temperature",
+                "hard_negatives",
+                "dtype",
+            )
+            if k in cfg
+        }
+        lines += ["## Training recipe", "", "```json", json.dumps(recipe, indent=2), "```", ""]
+    if (run / "report.md").is_file():
+        lines += ["## Evaluation", "", (run / "report.md").read_text().split("\n", 2)[-1]]
+    lines += [
+        "## Use",
+        "",
+        "```python",
+        "from sentence_transformers import SentenceTransformer",
+        "model = SentenceTransformer('PATH')",
+        "vectors = model.encode(['A man plays a guitar.'])",
+        "```",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def export(
+    source: str, output: str, fmt: str = "sentence-transformers", merge: bool = False
+) -> Path:
+    if fmt not in FORMATS:
+        raise ConfigError(f"`format` must be one of {FORMATS}, got {fmt!r}")
+    source = resolve_source(source)
+    emb = Embedder.load(source, dtype="fp32")
+    out = Path(output)
+    if fmt == "adapter" and not emb.config.adapter:
+        raise ConfigError(
+            f"{source} holds full weights, not a LoRA adapter; use --format hf or sentence-transformers"
+        )
+    if fmt != "adapter" and emb.config.adapter:
+        if not merge:
+            print(
+                "[embedtune] merging the LoRA adapter into the base weights (full-weight formats need it)"
+            )
+        emb.backbone = emb.backbone.merge_and_unload()
+        emb.config.adapter = False
+    nbytes = sum(p.numel() * p.element_size() for p in emb.parameters())
+    ensure_free_space(out.parent if out.parent.exists() else Path.cwd(), nbytes, f"export to {out}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:
+        if fmt == "sentence-transformers":
+            _write_sentence_transformers(emb, tmp)
+        else:
+            emb.save(tmp)
+        (tmp / "README.md").write_text(_model_card(emb, source, fmt))
+        if out.exists():
+            shutil.rmtree(out)
+        tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def _write_sentence_transformers(emb: Embedder, folder: Path) -> None:
+    try:
+        from sentence_transformers import SentenceTransformer
+        from sentence_transformers.sentence_transformer.modules import (
+            Normalize,
+            Pooling,
+            Transformer,
+        )
+    except ImportError:
+        raise EmbedtuneError(
+            "exporting for sentence-transformers needs it installed: pip install sentence-transformers"
+        ) from None
+    cfg = emb.config
+    prefix, _, suffix = cfg.prompt.partition("{}")
+    if suffix:
+        raise ConfigError(
+            f"sentence-transformers prompts are prefixes; {cfg.prompt!r} has text after the {{}}: use --format hf"
+        )
+    if cfg.append_eos:
+        make_tokenizer_append_eos(emb.tokenizer)
+    emb.tokenizer.padding_side = (
+        "right"  # ST passes no position ids: right padding keeps them right
+    )
+    hf_dir = folder / ".hf"
+    emb.save(hf_dir)
+    modules = [
+        Transformer(str(hf_dir), max_seq_length=cfg.max_length),
+        Pooling(emb.dim, pooling_mode=_ST_POOLING[cfg.pooling]),
+    ]
+    if cfg.normalize:
+        modules.append(Normalize())
+    st = SentenceTransformer(modules=modules, device="cpu")
+    if prefix:
+        st.prompts = {"default": prefix}
+        st.default_prompt_name = "default"
+    st.save(str(folder))
+    shutil.rmtree(hf_dir)
+    cfg.save(folder)  # Embedder.load(DIR) reads the same folder
+    ids = type(emb.tokenizer).from_pretrained(folder)("x")["input_ids"]
+    if cfg.append_eos and ids[-1] != emb.tokenizer.eos_token_id:
+        raise EmbedtuneError(
+            "the exported tokenizer does not append EOS after reloading; export with --format hf"
+        )
