@@ -7,7 +7,7 @@ import sys
 
 from embedtune.errors import EmbedtuneError
 
-SUBCOMMANDS = ["evaluate", "train", "quickstart", "embed", "export"]
+SUBCOMMANDS = ["evaluate", "train", "quickstart", "embed", "export", "serve"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,54 @@
+"""``embedtune serve``: an OpenAI-compatible embedding server (POST /v1/embeddings, GET /health)."""
+
+from __future__ import annotations
+
+import argparse
+
+from embedtune.cli.common import add_model_options, embedder_overrides
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "serve", help="serve embeddings over HTTP (OpenAI-compatible)", description=__doc__
+    )
+    add_model_options(p)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument(
+        "--max-batch", type=int, default=64, help="texts encoded together across requests"
+    )
+    p.add_argument("--max-wait-ms", type=float, default=5.0, help="how long a batch waits to fill")
+    p.add_argument("--max-inputs", type=int, default=256, help="inputs per request (413 above)")
+    p.add_argument(
+        "--max-tokens",
+        type=int,
+        help="tokens per input (413 above; default: the model's max length)",
+    )
+    p.add_argument("--max-queue", type=int, default=1024, help="waiting requests before 503")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        import uvicorn
+    except ImportError:
+        from embedtune.errors import EmbedtuneError
+
+        raise EmbedtuneError(
+            "serving needs fastapi and uvicorn: pip install 'embedtune[serve]'"
+        ) from None
+    from embedtune.models import Embedder
+    from embedtune.serving.app import create_app
+
+    embedder = Embedder.load(args.model, **embedder_overrides(args))
+    app = create_app(
+        embedder,
+        args.model,
+        args.max_inputs,
+        args.max_tokens,
+        args.max_batch,
+        args.max_wait_ms,
+        args.max_queue,
+    )
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0

@@ -1,0 +1,1 @@
+"""An OpenAI-compatible embedding server with cross-request batching."""

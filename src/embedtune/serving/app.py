@@ -1,0 +1,128 @@
+"""``POST /v1/embeddings`` in the OpenAI shape, and ``GET /health``.
+
+Requests are validated by hand so each mistake gets the right status and a JSON error in
+OpenAI's ``{"error": {...}}`` shape: unparsable JSON 400, wrong field types 422, too many
+inputs or an input over the token limit 413, a full queue 503. Nothing a client sends can
+stop the server.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from contextlib import asynccontextmanager
+
+import numpy as np
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from embedtune.serving.batcher import Batcher, QueueFull
+
+
+def _error(status: int, message: str, code: str) -> JSONResponse:
+    kind = "invalid_request_error" if status < 500 else "server_error"
+    return JSONResponse(
+        {"error": {"message": message, "type": kind, "code": code}}, status_code=status
+    )
+
+
+def create_app(
+    embedder,
+    model_name: str,
+    max_inputs: int = 256,
+    max_tokens: int | None = None,
+    max_batch: int = 64,
+    max_wait_ms: float = 5.0,
+    max_queue: int = 1024,
+):
+    max_tokens = max_tokens or embedder.config.max_length
+    batcher = Batcher(
+        lambda texts: embedder.encode(texts, batch_size=max_batch, show_progress=False),
+        max_batch=max_batch,
+        max_wait_ms=max_wait_ms,
+        max_queue=max_queue,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app):
+        batcher.start()
+        yield
+        await batcher.stop()
+
+    app = FastAPI(title="embedtune", lifespan=lifespan)
+    app.state.batcher = batcher
+
+    @app.get("/health")
+    async def health():
+        return {
+            "status": "ok",
+            "model": model_name,
+            "dimensions": embedder.dim,
+            "batches": batcher.batches,
+        }
+
+    @app.post("/v1/embeddings")
+    async def embeddings(request: Request):
+        try:
+            body = json.loads(await request.body())
+        except (ValueError, UnicodeDecodeError):
+            return _error(400, "request body is not valid JSON", "invalid_json")
+        if not isinstance(body, dict):
+            return _error(422, "request body must be a JSON object", "invalid_body")
+        texts = body.get("input")
+        if isinstance(texts, str):
+            texts = [texts]
+        if (
+            not isinstance(texts, list)
+            or not texts
+            or not all(isinstance(t, str) and t for t in texts)
+        ):
+            return _error(
+                422,
+                "`input` must be a non-empty string or a non-empty list of non-empty strings",
+                "invalid_input",
+            )
+        if len(texts) > max_inputs:
+            return _error(
+                413, f"{len(texts)} inputs; at most {max_inputs} per request", "too_many_inputs"
+            )
+        fmt = body.get("encoding_format", "float")
+        if fmt not in ("float", "base64"):
+            return _error(
+                422, "`encoding_format` must be 'float' or 'base64'", "invalid_encoding_format"
+            )
+        dims = body.get("dimensions")
+        if dims is not None and (
+            not isinstance(dims, int) or isinstance(dims, bool) or not 1 <= dims <= embedder.dim
+        ):
+            return _error(
+                422, f"`dimensions` must be an integer in [1, {embedder.dim}]", "invalid_dimensions"
+            )
+        lengths = [len(x) for x in embedder.tokenizer(texts, add_special_tokens=False)["input_ids"]]
+        too_long = [i for i, n in enumerate(lengths) if n > max_tokens]
+        if too_long:
+            return _error(
+                413,
+                f"input {too_long[0]} has {lengths[too_long[0]]} tokens; at most {max_tokens}",
+                "input_too_long",
+            )
+        try:
+            vectors = await batcher.embed(texts)
+        except QueueFull:
+            return _error(503, "server busy: request queue is full, retry later", "queue_full")
+        if dims is not None:
+            vectors = vectors[:, :dims]
+            vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        data = []
+        for i, v in enumerate(vectors.astype("<f4")):
+            emb = base64.b64encode(v.tobytes()).decode() if fmt == "base64" else v.tolist()
+            data.append({"object": "embedding", "index": i, "embedding": emb})
+        used = int(sum(lengths))
+        return {
+            "object": "list",
+            "data": data,
+            "model": body.get("model") or model_name,
+            "usage": {"prompt_tokens": used, "total_tokens": used},
+        }
+
+    return app

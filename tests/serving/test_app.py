@@ -1,0 +1,96 @@
+import asyncio
+import base64
+
+import numpy as np
+import pytest
+
+from embedtune.models import Embedder
+from embedtune.serving.batcher import Batcher
+from tests.conftest import SENTENCES
+
+pytest.importorskip("fastapi")
+from fastapi.testclient import TestClient  # noqa: E402
+
+from embedtune.serving.app import create_app  # noqa: E402
+
+
+@pytest.fixture
+def served(tiny_decoder):
+    emb = Embedder.load(tiny_decoder)
+    with TestClient(create_app(emb, "tiny", max_inputs=8, max_tokens=12)) as client:
+        yield emb, client
+
+
+def test_embeddings_match_encode_in_openai_shape(served):
+    emb, client = served
+    r = client.post(
+        "/v1/embeddings", json={"model": "tiny", "input": SENTENCES[:3], "encoding_format": "float"}
+    )
+    assert r.status_code == 200
+    body = r.json()
+    assert (
+        body["object"] == "list" and body["model"] == "tiny" and body["usage"]["prompt_tokens"] > 0
+    )
+    got = np.array([d["embedding"] for d in sorted(body["data"], key=lambda d: d["index"])])
+    assert np.abs(got - emb.encode(SENTENCES[:3])).max() <= 1e-5
+
+
+def test_base64_single_string_and_dimensions(served):
+    emb, client = served
+    r = client.post(
+        "/v1/embeddings", json={"input": SENTENCES[0], "encoding_format": "base64", "dimensions": 8}
+    )
+    vec = np.frombuffer(base64.b64decode(r.json()["data"][0]["embedding"]), dtype="<f4")
+    full = emb.encode(SENTENCES[:1])[0][:8]
+    assert vec.shape == (8,) and np.allclose(vec, full / np.linalg.norm(full), atol=1e-5)
+
+
+def test_the_openai_client_works_against_it(served):
+    openai = pytest.importorskip("openai")
+    emb, client = served
+    api = openai.OpenAI(api_key="unused", base_url="http://testserver/v1", http_client=client)
+    out = api.embeddings.create(model="tiny", input=SENTENCES[:2])
+    assert (
+        np.abs(np.array([d.embedding for d in out.data]) - emb.encode(SENTENCES[:2])).max() <= 1e-5
+    )
+
+
+@pytest.mark.parametrize(
+    "payload, status, code",
+    [
+        (b"{not json", 400, "invalid_json"),
+        (b"[1, 2]", 422, "invalid_body"),
+        (b'{"input": 5}', 422, "invalid_input"),
+        (b'{"input": []}', 422, "invalid_input"),
+        (b'{"input": ["ok", ""]}', 422, "invalid_input"),
+        (b'{"input": "ok", "encoding_format": "hex"}', 422, "invalid_encoding_format"),
+        (b'{"input": "ok", "dimensions": 0}', 422, "invalid_dimensions"),
+        (b'{"input": ["a", "b", "c", "d", "e", "f", "g", "h", "i"]}', 413, "too_many_inputs"),
+        (('{"input": "' + "a cat " * 20 + '"}').encode(), 413, "input_too_long"),
+    ],
+)
+def test_bad_requests_get_json_errors_and_the_server_keeps_serving(served, payload, status, code):
+    _, client = served
+    r = client.post("/v1/embeddings", content=payload, headers={"content-type": "application/json"})
+    assert r.status_code == status and r.json()["error"]["code"] == code
+    assert client.post("/v1/embeddings", json={"input": "a cat"}).status_code == 200
+    assert client.get("/health").json()["status"] == "ok"
+
+
+def test_concurrent_requests_are_batched_together():
+    calls = []
+
+    def encode(texts):
+        calls.append(len(texts))
+        return np.arange(len(texts), dtype=np.float32)[:, None].repeat(2, 1)
+
+    async def scenario():
+        batcher = Batcher(encode, max_batch=64, max_wait_ms=50)
+        batcher.start()
+        results = await asyncio.gather(*(batcher.embed([f"t{i}", f"u{i}"]) for i in range(20)))
+        await batcher.stop()
+        return results
+
+    results = asyncio.run(scenario())
+    assert sum(calls) == 40 and len(calls) < 20  # fewer encode calls than requests
+    assert all(r.shape == (2, 2) for r in results)
