@@ -7,7 +7,7 @@ import sys
 
 from embedtune.errors import EmbedtuneError
 
-SUBCOMMANDS = ["evaluate", "train", "quickstart", "embed", "export", "serve"]
+SUBCOMMANDS = ["evaluate", "train", "quickstart", "embed", "export", "serve", "check"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,38 @@
+"""``embedtune check``: built-in correctness checks (EOS, padding, batch size, merge, export, bf16).
+
+Exits 0 when every check passes, 1 when one fails."""
+
+from __future__ import annotations
+
+import argparse
+
+from embedtune.models.pooling import POOLING_MODES
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("check", help="run correctness checks on a model", description=__doc__)
+    p.add_argument("--model", required=True, help="named model, folder, run folder or Hub id")
+    p.add_argument("--pooling", choices=POOLING_MODES)
+    p.add_argument(
+        "--no-append-eos",
+        action="store_true",
+        help="turn EOS appending off (to see the check fail)",
+    )
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from embedtune.inference.checks import run_checks
+    from embedtune.inference.export import resolve_source
+
+    overrides = {}
+    if args.pooling:
+        overrides["pooling"] = args.pooling
+    if args.no_append_eos:
+        overrides["append_eos"] = False
+    results = run_checks(resolve_source(args.model), **overrides)
+    for r in results:
+        print(f"{'PASS' if r.passed else 'FAIL'}  {r.name:<10} {r.reason}")
+    failed = [r.name for r in results if not r.passed]
+    print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+    return 1 if failed else 0
