@@ -55,9 +55,15 @@ class TrainConfig:
     hard_negatives: bool = _f(True, "score anchors against in-batch hard negatives too (Eq. 3)")
     group_by_length: bool = _f(True, "batch triplets of similar length together (less padding)")
     # optimisation (the study: batch 60, lr 5e-5, 100 warmup steps, cosine, 1 epoch)
-    batch_size: int = _f(60, "triplets per optimizer step (per process)")
+    batch_size: int = _f(
+        60, "triplets per optimizer step, over all processes (each takes an equal share)"
+    )
     grad_accum: int = _f(
         1, "micro-batches per step; each micro-batch has its own in-batch negatives"
+    )
+    mini_batch_size: int | None = _f(
+        None,
+        "GradCache: embed the contrastive batch this many texts at a time (same gradient, less memory)",
     )
     epochs: float = _f(1.0, "passes over the data (when max_steps is not set)")
     max_steps: int | None = _f(None, "stop after this many steps (sets the schedule length)")
@@ -109,6 +115,8 @@ class TrainConfig:
                 raise ConfigError(f"`{name}` must be >= 0, got {getattr(self, name)}")
         if not 0 <= self.lora_dropout < 1:
             raise ConfigError(f"`lora_dropout` must be in [0, 1), got {self.lora_dropout}")
+        if self.mini_batch_size is not None and self.mini_batch_size < 1:
+            raise ConfigError(f"`mini_batch_size` must be >= 1, got {self.mini_batch_size}")
         if self.max_steps is not None and self.max_steps < 1:
             raise ConfigError(f"`max_steps` must be >= 1, got {self.max_steps}")
         if self.max_minutes is not None and self.max_minutes <= 0:

@@ -47,5 +47,8 @@ def run(args: argparse.Namespace) -> int:
         overrides["lora"] = False
     cfg = load_config(args.config, overrides)
     run_training(cfg)
-    print(Path(cfg.output_dir, "report.md").read_text())
+    from embedtune import parallel
+
+    if parallel.is_main():
+        print(Path(cfg.output_dir, "report.md").read_text())
     return 0

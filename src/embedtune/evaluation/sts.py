@@ -16,6 +16,7 @@ import time
 import numpy as np
 from scipy.stats import pearsonr, spearmanr
 
+from embedtune import parallel
 from embedtune.data.sts import STSData
 
 
@@ -35,6 +36,17 @@ def score_pairs(e1: np.ndarray, e2: np.ndarray, gold: np.ndarray) -> dict[str, f
     }
 
 
+def _encode_sharded(embedder, sentences: list[str], batch_size: int, show_progress) -> np.ndarray:
+    """Every process embeds every P-th sentence and the rows are gathered; alone, just encode."""
+    if parallel.world_size() == 1:
+        return embedder.encode(sentences, batch_size=batch_size, show_progress=show_progress)
+    mine = sentences[parallel.rank() :: parallel.world_size()]
+    local = embedder.encode(
+        mine, batch_size=batch_size, show_progress=show_progress, convert_to_numpy=False
+    )
+    return parallel.gather_rows(local, len(sentences)).numpy()
+
+
 def evaluate_sts(
     embedder, tasks: list[STSData], batch_size: int = 32, show_progress: bool | None = None
 ) -> dict:
@@ -50,7 +62,7 @@ def evaluate_sts(
         for s in task.sentences1 + task.sentences2:
             unique.setdefault(s, len(unique))
     sentences = list(unique)
-    table = embedder.encode(sentences, batch_size=batch_size, show_progress=show_progress)
+    table = _encode_sharded(embedder, sentences, batch_size, show_progress)
     results: dict[str, dict] = {}
     for task in tasks:
         i1 = [unique[s] for s in task.sentences1]

@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
+from embedtune import parallel
 from embedtune.config import TrainConfig
 from embedtune.data.batching import epoch_batches
 from embedtune.data.sts import STSData
@@ -30,6 +31,7 @@ from embedtune.losses import InfoNCELoss
 from embedtune.models import Embedder
 from embedtune.models.lora import apply_lora
 from embedtune.training import checkpoint as ckpt
+from embedtune.training import gradcache
 from embedtune.training.report import plot_learning_curve, versions, write_report
 from embedtune.training.schedule import lr_at
 
@@ -90,6 +92,12 @@ class Trainer:
     # -- set-up ---------------------------------------------------------------------------
     def _prepare(self) -> None:
         cfg = self.cfg
+        parallel.init_from_env()
+        world = parallel.world_size()
+        if cfg.batch_size % (world * cfg.grad_accum):
+            raise TrainingError(
+                f"`batch_size` {cfg.batch_size} must split evenly over {world} processes x {cfg.grad_accum} accumulation steps"
+            )
         checkpoints = ckpt.list_checkpoints(self.out / "checkpoints")
         if checkpoints and not cfg.resume:
             raise TrainingError(
@@ -139,8 +147,9 @@ class Trainer:
             self.state = TrainState(**ckpt.load_checkpoint(latest, self.embedder, self.optimizer))
             print(f"[embedtune] resuming from {latest} (step {self.state.step})", flush=True)
             self._rewrite_metrics(self.state.step)
-        elif (self.out / "metrics.jsonl").exists():
+        elif parallel.is_main() and (self.out / "metrics.jsonl").exists():
             (self.out / "metrics.jsonl").unlink()
+        parallel.barrier()  # nobody starts before the main process has cleaned up
 
     def _saved_before(self) -> dict | None:
         path = self.out / "before.json"
@@ -161,19 +170,48 @@ class Trainer:
         path.write_text("".join(r + "\n" for r in kept))
 
     # -- pieces of a step -----------------------------------------------------------------
-    def _micro_batch_loss(self, idx: list[int]) -> tuple[torch.Tensor, int]:
-        emb = self.embedder
-        anchors = emb(emb.collate([self.anchor_ids[i] for i in idx]))  # (B, D)
-        others = [self.positive_ids[i] for i in idx]
+    def _micro_batch_backward(self, idx: list[int], scale: float) -> tuple[float, int]:
+        """Loss of one micro-batch (this process's share), backpropagated; returns the
+        loss averaged over processes, and the tokens this process embedded.
+
+        Each process embeds its own anchors and candidates, then scores its anchors against
+        the positives and hard negatives of every process (gathered with gradients). With
+        ``mini_batch_size`` the embeddings are computed by gradient caching.
+        """
+        cfg, emb = self.cfg, self.embedder
+        anchor_ids = [self.anchor_ids[i] for i in idx]
+        cand_ids = [self.positive_ids[i] for i in idx]
         if self.negative_ids is not None:
-            others += [self.negative_ids[i] for i in idx]
-        cands = emb(emb.collate(others))  # (B, D) or (2B, D)
+            cand_ids += [self.negative_ids[i] for i in idx]
+        cached = cfg.mini_batch_size is not None and cfg.mini_batch_size < len(cand_ids)
+        if cached:
+            anchors, anchor_states = gradcache.embed_without_graph(
+                emb, anchor_ids, cfg.mini_batch_size
+            )
+            cands, cand_states = gradcache.embed_without_graph(emb, cand_ids, cfg.mini_batch_size)
+            anchors.requires_grad_(True)
+            cands.requires_grad_(True)
+        else:
+            anchors = emb(emb.collate(anchor_ids))  # (B, D)
+            cands = emb(emb.collate(cand_ids))  # (B, D) or (2B, D)
         positives, negatives = cands[: len(idx)], cands[len(idx) :]
-        loss = self.loss_fn(anchors, positives, negatives if len(negatives) else None)
-        tokens = sum(len(self.anchor_ids[i]) for i in idx) + sum(len(x) for x in others)
-        return loss, tokens
+        all_positives = parallel.gather_with_grad(positives)  # (P*B, D)
+        all_negatives = parallel.gather_with_grad(negatives) if len(negatives) else None
+        loss = self.loss_fn(
+            anchors, all_positives, all_negatives, label_offset=parallel.rank() * len(idx)
+        )
+        (loss * scale).backward()
+        if cached:  # replay each mini-batch with autograd and push its cached gradient in
+            gradcache.replay_with_graph(
+                emb, anchor_ids, cfg.mini_batch_size, anchor_states, anchors.grad
+            )
+            gradcache.replay_with_graph(emb, cand_ids, cfg.mini_batch_size, cand_states, cands.grad)
+        tokens = sum(len(x) for x in anchor_ids) + sum(len(x) for x in cand_ids)
+        return parallel.all_reduce_sum(loss.item()) / parallel.world_size(), tokens
 
     def _log(self, row: dict) -> None:
+        if not parallel.is_main():
+            return
         with (self.out / "metrics.jsonl").open("a") as f:
             f.write(json.dumps(row) + "\n")
 
@@ -189,27 +227,34 @@ class Trainer:
     def _evaluate_final(self, when: str) -> dict | None:
         if not self.final_tasks:
             return None
-        print(
-            f"[embedtune] evaluating {when} training on {', '.join(t.key for t in self.final_tasks)}",
-            flush=True,
-        )
+        if parallel.is_main():
+            print(
+                f"[embedtune] evaluating {when} training on {', '.join(t.key for t in self.final_tasks)}",
+                flush=True,
+            )
         result = {
             "model": self.cfg.model,
             "pooling": self.embedder.config.pooling,
             "dtype": self.embedder.compute_dtype,
             **evaluate_sts(self.embedder, self.final_tasks, batch_size=self.cfg.eval_batch_size),
         }
-        (self.out / f"{when}.json").write_text(json.dumps(result, indent=2) + "\n")
+        if parallel.is_main():
+            (self.out / f"{when}.json").write_text(json.dumps(result, indent=2) + "\n")
         return result
 
     def _save_embedder(self, name: str) -> Path:
-        """Save the embedder into out/name atomically (temp folder, then rename)."""
+        """Save the embedder into out/name atomically (temp folder, then rename); the main
+        process writes, the others wait for it."""
+        target = self.out / name
+        if not parallel.is_main():
+            parallel.barrier()
+            return target
         tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=self.out))
         self.embedder.save(tmp)
-        target = self.out / name
         if target.exists():
             shutil.rmtree(target)
         tmp.rename(target)
+        parallel.barrier()
         return target
 
     # -- the loop -------------------------------------------------------------------------
@@ -226,6 +271,7 @@ class Trainer:
             desc="train",
             unit="step",
             mininterval=1.0 if sys.stderr.isatty() else 30.0,
+            disable=not parallel.is_main(),
         )
         window_start, window_triplets, window_tokens = time.perf_counter(), 0, 0
         stop_reason = "max_steps"
@@ -243,13 +289,18 @@ class Trainer:
                 lr = lr_at(st.step, cfg.lr, cfg.warmup_steps, self.total_steps, cfg.min_lr_ratio)
                 for group in self.optimizer.param_groups:
                     group["lr"] = lr
-                # forward + backward, one micro-batch at a time
+                # dropout draws are a pure function of (seed, rank, step): exact resume
+                torch.manual_seed(cfg.seed * 1_000_003 + parallel.rank() * 10_007 + st.step)
+                # forward + backward, one micro-batch at a time, this process's share of each
                 loss_sum, tokens = 0.0, 0
                 for k in range(cfg.grad_accum):
-                    loss, n_tok = self._micro_batch_loss(batch[k * micro : (k + 1) * micro])
-                    (loss / cfg.grad_accum).backward()
-                    loss_sum += loss.item() / cfg.grad_accum
+                    micro_batch = batch[k * micro : (k + 1) * micro]
+                    share = len(micro_batch) // parallel.world_size()
+                    mine = micro_batch[parallel.rank() * share : (parallel.rank() + 1) * share]
+                    loss, n_tok = self._micro_batch_backward(mine, 1.0 / cfg.grad_accum)
+                    loss_sum += loss / cfg.grad_accum
                     tokens += n_tok
+                parallel.average_gradients(self.params)
                 # clip; a non-finite loss or gradient skips the step
                 norm = torch.nn.utils.clip_grad_norm_(
                     self.params, cfg.max_grad_norm or float("inf")
@@ -325,6 +376,8 @@ class Trainer:
             "eval_history": st.eval_history,
             "final": str(final),
         }
+        if not parallel.is_main():
+            return report
         plot_learning_curve(
             st.eval_history,
             self.out / "learning_curve.png",
@@ -356,6 +409,8 @@ class Trainer:
         if st.best is None or row["spearman"] > st.best["spearman"]:
             st.best = row
             self._save_embedder("best")
+        if not parallel.is_main():
+            return
         print(
             f"[embedtune] step {st.step}: {row['task']} Spearman {row['spearman']:.2f} (best {st.best['spearman']:.2f} at step {st.best['step']})",
             flush=True,
@@ -363,6 +418,9 @@ class Trainer:
 
     def _checkpoint(self) -> None:
         st = self.state
+        if not parallel.is_main():
+            parallel.barrier()
+            return
         state = {k: getattr(st, k) for k in TrainState.__dataclass_fields__}
         ckpt.save_checkpoint(
             self.out / "checkpoints" / f"step-{st.step}", self.embedder, self.optimizer, state
@@ -371,3 +429,4 @@ class Trainer:
         ckpt.prune_checkpoints(
             self.out / "checkpoints", self.cfg.keep_checkpoints, protect=best_step
         )
+        parallel.barrier()

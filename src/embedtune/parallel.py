@@ -1,0 +1,98 @@
+"""Multi-process helpers over torch.distributed (launched by torchrun or accelerate launch).
+
+Imported by training (gradients, gathered negatives) and evaluation (sharded encoding).
+
+A single-process run never initialises or calls torch.distributed: every helper checks
+``world_size() > 1`` first (the study's own code crashed by gathering without a process
+group). Both launchers set RANK / WORLD_SIZE / MASTER_ADDR, which is all we need.
+
+Gradient correctness: ``gather_with_grad`` uses the autograd-aware all-gather, whose backward
+sums each rank's gradient into the owner of the gathered rows. With every rank's loss a mean
+over its own anchors and gradients averaged across ranks afterwards, P processes with batch B
+compute the gradient of one process with batch P*B.
+"""
+
+from __future__ import annotations
+
+import os
+
+import torch
+import torch.distributed as dist
+
+
+def world_size() -> int:
+    return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+
+
+def rank() -> int:
+    return dist.get_rank() if world_size() > 1 else 0
+
+
+def is_main() -> bool:
+    return rank() == 0
+
+
+def init_from_env() -> bool:
+    """Join the process group the launcher describes; False (and no call) when alone."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or (
+        dist.is_available() and dist.is_initialized()
+    ):
+        return world_size() > 1
+    backend = "nccl" if torch.cuda.is_available() else "gloo"
+    dist.init_process_group(backend)
+    return True
+
+
+def gather_with_grad(t: torch.Tensor) -> torch.Tensor:
+    """(B, D) on each of P ranks -> (P*B, D) on every rank, gradients flowing back."""
+    if world_size() == 1:
+        return t
+    from torch.distributed.nn.functional import all_gather
+
+    return torch.cat(all_gather(t.contiguous()))
+
+
+def average_gradients(params: list[torch.nn.Parameter]) -> None:
+    """Average ``.grad`` across ranks in place (one flat all-reduce)."""
+    if world_size() == 1:
+        return
+    grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
+    flat = torch.cat([g.reshape(-1) for g in grads])
+    dist.all_reduce(flat)
+    flat /= world_size()
+    offset = 0
+    for p, g in zip(params, grads):
+        n = g.numel()
+        p.grad = flat[offset : offset + n].view_as(p).clone()
+        offset += n
+
+
+def all_reduce_sum(value: float) -> float:
+    if world_size() == 1:
+        return value
+    t = torch.tensor([value], dtype=torch.float64)
+    dist.all_reduce(t)
+    return float(t.item())
+
+
+def barrier() -> None:
+    if world_size() > 1:
+        dist.barrier()
+
+
+def gather_rows(local: torch.Tensor, total: int) -> torch.Tensor:
+    """Rows computed in shards (rank r holds rows r, r+P, r+2P, ...) -> all ``total`` rows
+    in order, on every rank. Used by distributed evaluation."""
+    if world_size() == 1:
+        return local
+    p = world_size()
+    per_rank = -(-total // p)
+    padded = torch.zeros((per_rank, local.shape[1]), dtype=local.dtype)
+    padded[: len(local)] = local
+    parts = [torch.empty_like(padded) for _ in range(p)]
+    dist.all_gather(parts, padded)
+    out = torch.empty((total, local.shape[1]), dtype=local.dtype)
+    for r, part in enumerate(parts):
+        rows = list(range(r, total, p))
+        out[rows] = part[: len(rows)]
+    return out

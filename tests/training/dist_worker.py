@@ -1,0 +1,36 @@
+"""Run under torchrun by test_distributed.py: one process's share of a global batch."""
+
+import sys
+
+import torch
+
+from embedtune import parallel
+from embedtune.config import TrainConfig
+from embedtune.data.triplets import read_triplets
+from embedtune.training.trainer import Trainer
+
+model, data, out, hard = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1"
+cfg = TrainConfig(
+    model=model,
+    output_dir=out + "-run",
+    batch_size=8,
+    max_steps=1,
+    eval_every=0,
+    eval_tasks="",
+    dtype="fp32",
+    seed=1,
+    max_length=16,
+    lora_dropout=0.0,
+    hard_negatives=hard,
+)
+trainer = Trainer(cfg, read_triplets(data))
+trainer._prepare()
+assert parallel.world_size() == 2
+share = 8 // parallel.world_size()
+mine = list(range(8))[parallel.rank() * share : (parallel.rank() + 1) * share]
+loss, _ = trainer._micro_batch_backward(mine, 1.0)
+parallel.average_gradients(trainer.params)
+if parallel.is_main():
+    grads = {n: p.grad for n, p in trainer.embedder.named_parameters() if p.grad is not None}
+    torch.save({"loss": loss, "grads": grads}, out)
+parallel.barrier()

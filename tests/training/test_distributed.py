@@ -1,0 +1,112 @@
+"""Two gloo processes must compute what one process computes on the same global batch."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from embedtune.config import TrainConfig
+from embedtune.data.triplets import read_triplets
+from embedtune.training.trainer import Trainer
+
+WORKER = Path(__file__).with_name("dist_worker.py")
+
+
+def _torchrun(args, **kw):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).parents[2])}
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc-per-node",
+        "2",
+        *args,
+    ]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, **kw)
+
+
+@pytest.mark.parametrize("hard", [True, False])
+def test_two_processes_equal_one_process_on_the_global_batch(
+    tiny_decoder, triplet_file, tmp_path, hard
+):
+    out = tmp_path / "grads.pt"
+    r = _torchrun(
+        [str(WORKER), str(tiny_decoder), str(triplet_file), str(out), "1" if hard else "0"]
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    two = torch.load(out)
+    cfg = TrainConfig(
+        model=str(tiny_decoder),
+        output_dir=str(tmp_path / "one"),
+        batch_size=8,
+        max_steps=1,
+        eval_every=0,
+        eval_tasks="",
+        dtype="fp32",
+        seed=1,
+        max_length=16,
+        lora_dropout=0.0,
+        hard_negatives=hard,
+    )
+    trainer = Trainer(cfg, read_triplets(triplet_file))
+    trainer._prepare()
+    loss, _ = trainer._micro_batch_backward(list(range(8)), 1.0)
+    one = {n: p.grad for n, p in trainer.embedder.named_parameters() if p.grad is not None}
+    assert abs(two["loss"] - loss) <= 1e-5
+    assert one.keys() == two["grads"].keys()
+    assert max((one[k] - two["grads"][k]).abs().max().item() for k in one) <= 1e-5
+
+
+def test_torchrun_training_matches_single_process_training(tiny_decoder, triplet_file, tmp_path):
+    args = [
+        "--model",
+        str(tiny_decoder),
+        "--data",
+        str(triplet_file),
+        "--max-steps",
+        "4",
+        "--batch-size",
+        "8",
+        "--lr",
+        "5e-3",
+        "--warmup-steps",
+        "1",
+        "--dtype",
+        "fp32",
+        "--eval-every",
+        "0",
+        "--eval-tasks",
+        "",
+        "--log-every",
+        "1",
+        "--lora-dropout",
+        "0",
+        "--max-length",
+        "16",
+        "--save-every",
+        "2",
+    ]
+    r = _torchrun(["-m", "embedtune", "train", *args, "--output-dir", str(tmp_path / "two")])
+    assert r.returncode == 0, r.stderr[-3000:]
+    single = subprocess.run(
+        [sys.executable, "-m", "embedtune", "train", *args, "--output-dir", str(tmp_path / "one")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert single.returncode == 0, single.stderr[-3000:]
+    a = load_file(tmp_path / "one" / "final" / "adapter" / "adapter_model.safetensors")
+    b = load_file(tmp_path / "two" / "final" / "adapter" / "adapter_model.safetensors")
+    assert max((a[k] - b[k]).abs().max().item() for k in a) <= 1e-5
+    rows = [json.loads(x) for x in (tmp_path / "two" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [1, 2, 3, 4]  # logged once, by the main process
+    assert sorted(p.name for p in (tmp_path / "two" / "checkpoints").iterdir()) == [
+        "step-2",
+        "step-4",
+    ]
