@@ -28,14 +28,29 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "r.json")
         for i in range(args.runs):
-            cmd = [sys.executable, "-m", "embedtune", "evaluate", "--model", args.model, "--dtype", args.dtype, "--tasks", args.tasks, "--output", out]
+            cmd = [
+                sys.executable,
+                "-m",
+                "embedtune",
+                "evaluate",
+                "--model",
+                args.model,
+                "--dtype",
+                args.dtype,
+                "--tasks",
+                args.tasks,
+                "--output",
+                out,
+            ]
             start = time.perf_counter()
             subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             times.append(time.perf_counter() - start)
             print(f"run {i + 1}: {times[-1]:.1f} s", flush=True)
         result = json.load(open(out))
-    print(f"model={args.model} dtype={args.dtype} runs={args.runs} median_s={statistics.median(times):.1f} "
-          f"min_s={min(times):.1f} max_s={max(times):.1f} average={result['average']:.2f} sentences={result['sentences']}")
+    print(
+        f"model={args.model} dtype={args.dtype} runs={args.runs} median_s={statistics.median(times):.1f} "
+        f"min_s={min(times):.1f} max_s={max(times):.1f} average={result['average']:.2f} sentences={result['sentences']}"
+    )
 
 
 if __name__ == "__main__":

@@ -110,3 +110,75 @@ def test_torchrun_training_matches_single_process_training(tiny_decoder, triplet
         "step-2",
         "step-4",
     ]
+
+
+def test_two_node_rendezvous_on_one_machine(tiny_decoder, triplet_file, tmp_path):
+    """Two torchrun launchers with --nnodes 2 meet on 127.0.0.1, as two machines would."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).parents[2])}
+    args = [
+        "--model",
+        str(tiny_decoder),
+        "--data",
+        str(triplet_file),
+        "--max-steps",
+        "2",
+        "--batch-size",
+        "8",
+        "--dtype",
+        "fp32",
+        "--eval-every",
+        "0",
+        "--eval-tasks",
+        "",
+        "--lora-dropout",
+        "0",
+        "--max-length",
+        "16",
+        "--output-dir",
+        str(tmp_path / "nodes"),
+    ]
+    launchers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "torch.distributed.run",
+                "--nnodes",
+                "2",
+                "--nproc-per-node",
+                "1",
+                "--rdzv-backend",
+                "c10d",
+                "--rdzv-endpoint",
+                f"127.0.0.1:{port}",
+                "--rdzv-id",
+                "et",
+                "-m",
+                "embedtune",
+                "train",
+                *args,
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=300) for p in launchers]
+    assert all(p.returncode == 0 for p in launchers), outputs[0][1][-2000:] + outputs[1][1][-2000:]
+    single = subprocess.run(
+        [sys.executable, "-m", "embedtune", "train", *args[:-1], str(tmp_path / "single")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert single.returncode == 0, single.stderr[-2000:]
+    a = load_file(tmp_path / "single" / "final" / "adapter" / "adapter_model.safetensors")
+    b = load_file(tmp_path / "nodes" / "final" / "adapter" / "adapter_model.safetensors")
+    assert max((a[k] - b[k]).abs().max().item() for k in a) <= 1e-5
