@@ -96,3 +96,10 @@ def gather_rows(local: torch.Tensor, total: int) -> torch.Tensor:
         rows = list(range(r, total, p))
         out[rows] = part[: len(rows)]
     return out
+
+
+def shutdown() -> None:
+    """Leave the process group cleanly (a process that exits inside it can abort)."""
+    if world_size() > 1:
+        dist.barrier()
+        dist.destroy_process_group()

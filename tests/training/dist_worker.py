@@ -33,4 +33,4 @@ parallel.average_gradients(trainer.params)
 if parallel.is_main():
     grads = {n: p.grad for n, p in trainer.embedder.named_parameters() if p.grad is not None}
     torch.save({"loss": loss, "grads": grads}, out)
-parallel.barrier()
+parallel.shutdown()

@@ -46,9 +46,12 @@ def run(args: argparse.Namespace) -> int:
     if args.full_finetune:
         overrides["lora"] = False
     cfg = load_config(args.config, overrides)
-    run_training(cfg)
     from embedtune import parallel
 
-    if parallel.is_main():
-        print(Path(cfg.output_dir, "report.md").read_text())
+    try:
+        run_training(cfg)
+        if parallel.is_main():
+            print(Path(cfg.output_dir, "report.md").read_text())
+    finally:
+        parallel.shutdown()
     return 0
