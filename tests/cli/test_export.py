@@ -70,3 +70,15 @@ def test_suffix_prompt_cannot_become_a_sentence_transformers_prompt(tiny_decoder
     Embedder.load(tiny_decoder, prompt='this sentence : "{}" means').save(tmp_path / "m")
     assert main(["export", str(tmp_path / "m"), "--output", str(tmp_path / "o")]) == 2
     assert not (tmp_path / "o").exists()
+
+
+def test_a_chat_template_does_not_leak_into_the_export(tiny_decoder, tmp_path):
+    """sentence-transformers applies a tokenizer's chat template to plain texts; the export
+    drops it so both tools embed the same tokens (found on SmolLM2-Instruct)."""
+    emb = Embedder.load(tiny_decoder)
+    emb.tokenizer.chat_template = "{% for m in messages %}<s> user {{ m['content'] }}{% endfor %}"
+    emb.save(tmp_path / "chat")
+    assert main(["export", str(tmp_path / "chat"), "--output", str(tmp_path / "st")]) == 0
+    texts = _texts(10)
+    theirs = st.SentenceTransformer(str(tmp_path / "st"), device="cpu").encode(texts)
+    assert ((emb.encode(texts) * theirs).sum(1)).min() >= 0.9999

@@ -149,6 +149,17 @@ def export(
     return out
 
 
+def _drop_chat_template(folder: Path) -> None:
+    """sentence-transformers wraps texts in the tokenizer's chat template when it has one
+    (SmolLM2-Instruct does); embedtune embeds plain text, so the export must too."""
+    (folder / "chat_template.jinja").unlink(missing_ok=True)
+    config = folder / "tokenizer_config.json"
+    if config.is_file():
+        raw = json.loads(config.read_text())
+        if raw.pop("chat_template", None) is not None:
+            config.write_text(json.dumps(raw, indent=2))
+
+
 def _write_sentence_transformers(emb: Embedder, folder: Path) -> None:
     try:
         from sentence_transformers import SentenceTransformer
@@ -174,6 +185,7 @@ def _write_sentence_transformers(emb: Embedder, folder: Path) -> None:
     )
     hf_dir = folder / ".hf"
     emb.save(hf_dir)
+    _drop_chat_template(hf_dir)
     modules = [
         Transformer(str(hf_dir), max_seq_length=cfg.max_length),
         Pooling(emb.dim, pooling_mode=_ST_POOLING[cfg.pooling]),
