@@ -140,3 +140,25 @@ def triplet_file(tmp_path) -> Path:
         + "".join(f"{a}\t{p}\t{n}\ttest\n" for a, p, n in rows)
     )
     return path
+
+
+def tiny_config(tmp_path, model, name="run", **kw):
+    """A fast training config for the tiny models (fp32, no evaluation, 8 steps)."""
+    from embedtune.config import TrainConfig
+
+    base = dict(
+        model=str(model),
+        output_dir=str(tmp_path / name),
+        batch_size=8,
+        lr=5e-3,
+        warmup_steps=2,
+        max_steps=8,
+        log_every=1,
+        eval_every=0,
+        eval_tasks="",
+        dtype="fp32",
+        seed=3,
+        max_length=16,
+    )
+    base.update(kw)
+    return TrainConfig(**base)

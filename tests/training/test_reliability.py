@@ -14,29 +14,12 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from embedtune.config import TrainConfig
 from embedtune.data.triplets import read_triplets
 from embedtune.training import checkpoint as ckpt
 from embedtune.training.trainer import Trainer, TrainingError
+from tests.conftest import tiny_config
 
-
-def _cfg(tmp_path, model, name="run", **kw):
-    base = dict(
-        model=str(model),
-        output_dir=str(tmp_path / name),
-        batch_size=8,
-        lr=5e-3,
-        warmup_steps=2,
-        max_steps=8,
-        log_every=1,
-        eval_every=0,
-        eval_tasks="",
-        dtype="fp32",
-        seed=3,
-        max_length=16,
-    )
-    base.update(kw)
-    return TrainConfig(**base)
+_cfg = tiny_config
 
 
 def _dev_root(tmp_path) -> Path:

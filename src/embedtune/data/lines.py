@@ -11,6 +11,8 @@ Row(line=2, fields={'sentence1': 'A man plays.', 'sentence2': 'A man is playing.
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,3 +103,37 @@ def read_rows(
                 )
                 continue
             yield Row(lineno, dict(zip(header, fields)))
+
+
+def read_csv_records(
+    path: Path, on_bad_row: Callable[[DataError], None] | None = None
+) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
+    """(header, iterator of (line, record)) of a quoted CSV file (quoted fields may span
+    lines; the line reported is where the record ends). Same error rules as
+    :func:`read_rows`."""
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise DataError(f"{path}:{line}: undecodable bytes; the file must be UTF-8") from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader, None)
+    if not header:
+        raise DataError(f"{path}:1: empty file or missing header line")
+
+    def records() -> Iterator[tuple[int, dict[str, str]]]:
+        for row in reader:
+            if not row:
+                continue
+            if len(row) != len(header):
+                error = DataError(
+                    f"{path}:{reader.line_num}: expected {len(header)} fields, found {len(row)}"
+                )
+                if on_bad_row is None:
+                    raise error
+                on_bad_row(error)
+                continue
+            yield reader.line_num, dict(zip(header, row))
+
+    return header, records()

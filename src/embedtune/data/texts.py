@@ -7,12 +7,10 @@ and missing columns are errors naming file and line.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from pathlib import Path
 
-from embedtune.data.lines import read_rows
+from embedtune.data.lines import read_csv_records, read_rows
 from embedtune.errors import DataError
 
 
@@ -51,7 +49,9 @@ def read_texts(
         if suffix == ".tsv":
             records = ((r.line, r.fields) for r in read_rows(path, "\t", required=(column,)))
         else:
-            records = _csv(path, column)
+            header, records = read_csv_records(path)
+            if column not in header:
+                raise DataError(f"{path}:1: no column {column!r}; header has {header}")
         for line, rec in records:
             texts.append(_check(rec.get(column), f"{path}:{line}", column))
             ids.append(rec[id_column] if id_column in rec else str(line))
@@ -89,25 +89,3 @@ def read_texts(
     if not texts:
         raise DataError(f"{path}: no texts")
     return ids, texts
-
-
-def _csv(path: Path, column: str):
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        line = path.read_bytes()[: e.start].count(b"\n") + 1
-        raise DataError(f"{path}:{line}: undecodable bytes; the file must be UTF-8") from None
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = next(reader, None)
-    if not header:
-        raise DataError(f"{path}:1: empty file or missing header line")
-    if column not in header:
-        raise DataError(f"{path}:1: no column {column!r}; header has {header}")
-    for row in reader:
-        if not row:
-            continue
-        if len(row) != len(header):
-            raise DataError(
-                f"{path}:{reader.line_num}: expected {len(header)} fields, found {len(row)}"
-            )
-        yield reader.line_num, dict(zip(header, row))

@@ -16,15 +16,13 @@ with ``file:line``; with ``skip_bad_rows=True`` it is skipped and counted instea
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from embedtune.data.lines import read_rows
+from embedtune.data.lines import read_csv_records, read_rows
 from embedtune.errors import DataError
 
 KNOWN_LAYOUTS = [
@@ -81,7 +79,7 @@ def _records(path: Path, fmt: str, on_bad) -> tuple[list[str], Iterator[tuple[in
             )
         return header, ((r.line, r.fields) for r in rows)
     if fmt == "csv":
-        return _csv_records(path, on_bad)
+        return read_csv_records(path, on_bad)
     if fmt == "jsonl":
         return _jsonl_records(path, on_bad)
     if fmt == "parquet":
@@ -95,33 +93,6 @@ def _records(path: Path, fmt: str, on_bad) -> tuple[list[str], Iterator[tuple[in
         records = table.to_pylist()
         return table.column_names, ((i + 1, r) for i, r in enumerate(records))
     raise DataError(f"{path}: unknown format {fmt!r}; use .tsv, .csv, .jsonl or .parquet")
-
-
-def _csv_records(path: Path, on_bad):
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        line = path.read_bytes()[: e.start].count(b"\n") + 1
-        raise DataError(f"{path}:{line}: undecodable bytes; the file must be UTF-8") from None
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = next(reader, None)
-    if not header:
-        raise DataError(f"{path}:1: empty file or missing header line")
-
-    def gen():
-        for row in reader:
-            if not row:
-                continue
-            if len(row) != len(header):
-                on_bad(
-                    DataError(
-                        f"{path}:{reader.line_num}: expected {len(header)} fields, found {len(row)}"
-                    )
-                )
-                continue
-            yield reader.line_num, dict(zip(header, row))
-
-    return header, gen()
 
 
 def _jsonl_records(path: Path, on_bad):
