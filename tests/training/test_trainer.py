@@ -104,3 +104,30 @@ def test_existing_checkpoints_need_resume(tiny_decoder, triplet_file, tmp_path):
     Trainer(_cfg(tmp_path, tiny_decoder, max_steps=2, save_every=1), data).train()
     with pytest.raises(Exception, match="--resume"):
         Trainer(_cfg(tmp_path, tiny_decoder, max_steps=2, save_every=1), data).train()
+
+
+def test_gradient_checkpointing_gives_the_same_gradients(tiny_decoder, triplet_file, tmp_path):
+    grads = []
+    for name, ckpt_on in [("plain", False), ("ckpt", True)]:
+        trainer = Trainer(
+            _cfg(tmp_path, tiny_decoder, name, lora_dropout=0.0, gradient_checkpointing=ckpt_on),
+            read_triplets(triplet_file),
+        )
+        trainer._prepare()
+        trainer.embedder.train()
+        trainer._micro_batch_backward(list(range(8)), 1.0)
+        grads.append(
+            {
+                n: p.grad.clone()
+                for n, p in trainer.embedder.named_parameters()
+                if p.grad is not None
+            }
+        )
+    assert grads[0].keys() == grads[1].keys() and grads[0]
+    assert max((grads[0][k] - grads[1][k]).abs().max().item() for k in grads[0]) <= 1e-5
+
+
+def test_tensorboard_logs_when_installed(tiny_decoder, triplet_file, tmp_path):
+    pytest.importorskip("tensorboard")
+    Trainer(_cfg(tmp_path, tiny_decoder, max_steps=2), read_triplets(triplet_file)).train()
+    assert any((tmp_path / "run" / "tensorboard").glob("events.out.tfevents.*"))

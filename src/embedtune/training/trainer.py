@@ -88,6 +88,7 @@ class Trainer:
         self.out = Path(cfg.output_dir)
         self.embedder = embedder
         self.loss_fn = InfoNCELoss(cfg.temperature, cfg.hard_negatives)
+        self._tb = None  # TensorBoard writer, made on first log when tensorboard is installed
 
     # -- set-up ---------------------------------------------------------------------------
     def _prepare(self) -> None:
@@ -214,6 +215,26 @@ class Trainer:
             return
         with (self.out / "metrics.jsonl").open("a") as f:
             f.write(json.dumps(row) + "\n")
+        writer = self._tensorboard()
+        if writer:
+            scalars = {
+                **{k: v for k, v in row.items() if k != "step" and isinstance(v, (int, float))},
+                **{f"eval/{k}": v for k, v in row.get("eval", {}).items()},
+            }
+            for key, value in scalars.items():
+                writer.add_scalar(key, value, row["step"])
+            writer.flush()
+
+    def _tensorboard(self):
+        """A TensorBoard writer into out/tensorboard when tensorboard is installed, else None."""
+        if self._tb is None:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+
+                self._tb = SummaryWriter(str(self.out / "tensorboard"))
+            except ImportError:
+                self._tb = False
+        return self._tb or None
 
     def _evaluate_dev(self) -> dict | None:
         if self.dev is None:
