@@ -1,25 +1,23 @@
 """Run under torchrun by test_distributed.py: one process's share of a global batch."""
 
 import sys
+from pathlib import Path
 
 import torch
 
 from embedtune import parallel
-from embedtune.config import TrainConfig
 from embedtune.data.triplets import read_triplets
 from embedtune.training.trainer import Trainer
+from tests.conftest import tiny_config
 
 model, data, out, hard = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1"
-cfg = TrainConfig(
-    model=model,
-    output_dir=out + "-run",
-    batch_size=8,
+# the same config as the single-process side of the test
+cfg = tiny_config(
+    Path(out).parent,
+    model,
+    Path(out).name + "-run",
     max_steps=1,
-    eval_every=0,
-    eval_tasks="",
-    dtype="fp32",
     seed=1,
-    max_length=16,
     lora_dropout=0.0,
     hard_negatives=hard,
 )

@@ -10,9 +10,9 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from embedtune.config import TrainConfig
 from embedtune.data.triplets import read_triplets
 from embedtune.training.trainer import Trainer
+from tests.conftest import tiny_config
 
 WORKER = Path(__file__).with_name("dist_worker.py")
 
@@ -41,18 +41,8 @@ def test_two_processes_equal_one_process_on_the_global_batch(
     )
     assert r.returncode == 0, r.stderr[-3000:]
     two = torch.load(out)
-    cfg = TrainConfig(
-        model=str(tiny_decoder),
-        output_dir=str(tmp_path / "one"),
-        batch_size=8,
-        max_steps=1,
-        eval_every=0,
-        eval_tasks="",
-        dtype="fp32",
-        seed=1,
-        max_length=16,
-        lora_dropout=0.0,
-        hard_negatives=hard,
+    cfg = tiny_config(
+        tmp_path, tiny_decoder, "one", max_steps=1, seed=1, lora_dropout=0.0, hard_negatives=hard
     )
     trainer = Trainer(cfg, read_triplets(triplet_file))
     trainer._prepare()

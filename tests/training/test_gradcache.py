@@ -1,25 +1,14 @@
 import pytest
 import torch
 
-from embedtune.config import TrainConfig
 from embedtune.data.triplets import read_triplets
 from embedtune.training import gradcache
 from embedtune.training.trainer import Trainer
+from tests.conftest import tiny_config
 
 
 def _grads(tiny_decoder, triplet_file, tmp_path, name, **kw):
-    cfg = TrainConfig(
-        model=str(tiny_decoder),
-        output_dir=str(tmp_path / name),
-        batch_size=8,
-        max_steps=1,
-        eval_every=0,
-        eval_tasks="",
-        dtype="fp32",
-        seed=1,
-        max_length=16,
-        **kw,
-    )
+    cfg = tiny_config(tmp_path, tiny_decoder, name, max_steps=1, seed=1, **kw)
     trainer = Trainer(cfg, read_triplets(triplet_file))
     trainer._prepare()
     torch.manual_seed(123)
@@ -50,17 +39,7 @@ def test_gradcache_gradients_equal_plain_gradients(tiny_decoder, triplet_file, t
 
 def test_replay_reproduces_dropout_masks(tiny_decoder, triplet_file, tmp_path):
     """With dropout on, the replayed forward equals the cached one: the RNG state is restored."""
-    cfg = TrainConfig(
-        model=str(tiny_decoder),
-        output_dir=str(tmp_path / "r"),
-        batch_size=8,
-        max_steps=1,
-        eval_every=0,
-        eval_tasks="",
-        dtype="fp32",
-        lora_dropout=0.5,
-        max_length=16,
-    )
+    cfg = tiny_config(tmp_path, tiny_decoder, "r", max_steps=1, lora_dropout=0.5)
     trainer = Trainer(cfg, read_triplets(triplet_file))
     trainer._prepare()
     emb = trainer.embedder
