@@ -6,8 +6,8 @@ A single-process run never initialises or calls torch.distributed: every helper 
 ``world_size() > 1`` first (the study's own code crashed by gathering without a process
 group). Both launchers set RANK / WORLD_SIZE / MASTER_ADDR, which is all we need.
 
-Gradient correctness: ``gather_with_grad`` uses the autograd-aware all-gather, whose backward
-sums each rank's gradient into the owner of the gathered rows. With every rank's loss a mean
+Gradient correctness: ``gather_with_grad`` is an all-gather whose backward sums every rank's
+gradient for the gathered rows into the rank that owns them. With every rank's loss a mean
 over its own anchors and gradients averaged across ranks afterwards, P processes with batch B
 compute the gradient of one process with batch P*B.
 """
@@ -43,13 +43,34 @@ def init_from_env() -> bool:
     return True
 
 
+class _GatherWithGrad(torch.autograd.Function):
+    """All-gather whose backward hands each rank the summed gradient of its own rows.
+
+    Every rank's loss reads every gathered row, so the gradient of rank r's rows is the sum
+    of all ranks' gradients for them: an all-reduce, then rank r keeps its slice. (torch's
+    ``torch.distributed.nn.functional.all_gather`` does the same but is deprecated.)
+    """
+
+    @staticmethod
+    def forward(ctx, t: torch.Tensor) -> torch.Tensor:
+        parts = [torch.empty_like(t) for _ in range(world_size())]
+        dist.all_gather(parts, t)
+        return torch.cat(parts)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        grad = grad.contiguous().clone()
+        dist.all_reduce(grad)
+        rows = grad.shape[0] // world_size()
+        return grad[rank() * rows : (rank() + 1) * rows]
+
+
 def gather_with_grad(t: torch.Tensor) -> torch.Tensor:
-    """(B, D) on each of P ranks -> (P*B, D) on every rank, gradients flowing back."""
+    """(B, D) on each of P ranks (same B everywhere) -> (P*B, D) on every rank, gradients
+    flowing back to the rank that owns each row."""
     if world_size() == 1:
         return t
-    from torch.distributed.nn.functional import all_gather
-
-    return torch.cat(all_gather(t.contiguous()))
+    return _GatherWithGrad.apply(t.contiguous())
 
 
 def average_gradients(params: list[torch.nn.Parameter]) -> None:

@@ -11,6 +11,7 @@ from embedtune.training.trainer import Trainer
 from tests.conftest import tiny_config
 
 model, data, out, hard = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1"
+mini = int(sys.argv[5]) if len(sys.argv) > 5 and sys.argv[5] != "0" else None  # GradCache
 # the same config as the single-process side of the test
 cfg = tiny_config(
     Path(out).parent,
@@ -20,6 +21,7 @@ cfg = tiny_config(
     seed=1,
     lora_dropout=0.0,
     hard_negatives=hard,
+    mini_batch_size=mini,
 )
 trainer = Trainer(cfg, read_triplets(data))
 trainer._prepare()

@@ -31,14 +31,15 @@ def _torchrun(args, **kw):
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, **kw)
 
 
-@pytest.mark.parametrize("hard", [True, False])
+@pytest.mark.parametrize("hard, mini", [(True, 0), (False, 0), (True, 3)])
 def test_two_processes_equal_one_process_on_the_global_batch(
-    tiny_decoder, triplet_file, tmp_path, hard
+    tiny_decoder, triplet_file, tmp_path, hard, mini
 ):
+    """... with and without hard negatives, and with GradCache (mini-batches of 3 texts) on
+    the two processes against the plain loss on one."""
     out = tmp_path / "grads.pt"
-    r = _torchrun(
-        [str(WORKER), str(tiny_decoder), str(triplet_file), str(out), "1" if hard else "0"]
-    )
+    args = [str(WORKER), str(tiny_decoder), str(triplet_file), str(out), "1" if hard else "0"]
+    r = _torchrun(args + [str(mini)])
     assert r.returncode == 0, r.stderr[-3000:]
     two = torch.load(out)
     cfg = tiny_config(
