@@ -48,6 +48,7 @@ EXPECTED = {
     "config_negative_lr.yaml": "config_negative_lr.yaml: `lr` must be > 0",
     "config_invalid_yaml.yaml": "config_invalid_yaml.yaml:3: invalid YAML",
     "config_not_a_mapping.yaml": "config_not_a_mapping.yaml: expected a mapping",
+    "config_list_of_wrong_items.yaml": "config_list_of_wrong_items.yaml: `eval_tasks_at` must be a list of ints",
 }
 
 

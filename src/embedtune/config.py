@@ -83,6 +83,12 @@ class TrainConfig:
     save_every: int = _f(0, "checkpoint every N steps (0 disables)")
     keep_checkpoints: int = _f(2, "newest checkpoints kept (the best is never deleted)")
     eval_tasks: str = _f("all", "tasks for the before/after table ('' skips it)")
+    eval_before: bool = _f(
+        True, "score the untrained model on eval_tasks first (off when that score is known)"
+    )
+    eval_tasks_at: list[int] | None = _f(
+        None, "also score eval_tasks at these steps (at-step-N.json), e.g. for a learning curve"
+    )
     eval_batch_size: int = _f(64, "batch size when encoding for evaluation")
     resume: bool = _f(False, "continue from the newest complete checkpoint in output_dir")
 
@@ -152,10 +158,16 @@ def _check_type(name: str, value, annotation, where: str):
         raise ConfigError(f"{where}`{name}` must not be empty")
     origin = typing.get_origin(base)
     if origin is list:
+        item = typing.get_args(base)[0]
         if isinstance(value, str):
             value = [v.strip() for v in value.split(",") if v.strip()]
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ConfigError(f"{where}`{name}` must be a list of strings, got {value!r}")
+            if item is int and all(v.lstrip("-").isdigit() for v in value):
+                value = [int(v) for v in value]
+        ok = isinstance(value, list) and all(
+            isinstance(v, item) and not isinstance(v, bool) for v in value
+        )
+        if not ok:
+            raise ConfigError(f"{where}`{name}` must be a list of {item.__name__}s, got {value!r}")
         return value
     if base is bool:
         if isinstance(value, bool):

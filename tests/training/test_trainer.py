@@ -131,3 +131,25 @@ def test_tensorboard_logs_when_installed(tiny_decoder, triplet_file, tmp_path):
     pytest.importorskip("tensorboard")
     Trainer(_cfg(tmp_path, tiny_decoder, max_steps=2), read_triplets(triplet_file)).train()
     assert any((tmp_path / "run" / "tensorboard").glob("events.out.tfevents.*"))
+
+
+def _sts_task():
+    import numpy as np
+
+    from embedtune.data.sts import STSData
+    from tests.conftest import SENTENCES
+
+    s1, s2 = SENTENCES[:6], SENTENCES[2:8]
+    return STSData("stsb", "STS-B", s1, s2, np.arange(6, dtype=float))
+
+
+def test_eval_tasks_at_scores_the_tasks_mid_run_and_eval_before_can_be_skipped(
+    tiny_decoder, triplet_file, tmp_path
+):
+    cfg = _cfg(tmp_path, tiny_decoder, max_steps=4, eval_before=False, eval_tasks_at=[2])
+    report = Trainer(cfg, read_triplets(triplet_file), final_tasks=[_sts_task()]).train()
+    out = tmp_path / "run"
+    assert report["before"] is None and not (out / "before.json").exists()
+    mid = json.loads((out / "at-step-2.json").read_text())
+    assert set(mid["tasks"]) == {"stsb"}
+    assert report["after"]["tasks"]["stsb"]["n"] == 6

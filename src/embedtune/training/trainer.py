@@ -108,11 +108,10 @@ class Trainer:
         torch.manual_seed(cfg.seed)
         if self.embedder is None:
             self.embedder = build_embedder(cfg)
-        self.before = (
-            self._evaluate_final("before")
-            if not (cfg.resume and checkpoints)
-            else self._saved_before()
-        )
+        if cfg.resume and checkpoints:
+            self.before = self._saved_before()
+        else:
+            self.before = self._evaluate_final("before") if cfg.eval_before else None
         torch.manual_seed(cfg.seed)  # LoRA init does not depend on what evaluation did
         if cfg.lora:
             apply_lora(
@@ -368,6 +367,9 @@ class Trainer:
                 # evaluate
                 if cfg.eval_every and self.dev is not None and st.step % cfg.eval_every == 0:
                     self._eval_and_track()
+                    window_start = time.perf_counter()
+                if cfg.eval_tasks_at and st.step in cfg.eval_tasks_at:
+                    self._evaluate_final(f"at-step-{st.step}")
                     window_start = time.perf_counter()
                 # checkpoint
                 if cfg.save_every and st.step % cfg.save_every == 0:
