@@ -30,3 +30,71 @@ def test_gpu_throughput_runs_tiny_on_cpu():
     assert r.returncode == 0, r.stderr[-2000:]
     result = json.loads(r.stdout.strip().splitlines()[-1])
     assert result["arch"] == "tiny" and result["triplets_per_s"] > 0
+
+
+def _reproduce():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("reproduce", BENCH / "reproduce.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _fake_run(folder: Path, average: float, steps: int = 360, before: float | None = None):
+    def result(a):
+        return {"tasks": {"stsb": {"spearman": a, "pearson": a, "n": 10}}, "average": a, "std": 0.0}
+
+    folder.mkdir(parents=True)
+    report = {
+        "steps": steps,
+        "train_seconds": 600.0,
+        "after": result(average),
+        "before": result(before) if before is not None else None,
+        "eval_history": [],
+    }
+    (folder / "report.json").write_text(json.dumps(report))
+    (folder / "run.json").write_text(json.dumps({"wall_seconds": 900.0}))
+
+
+def test_reproduce_skips_finished_runs_and_selects_cells(tmp_path):
+    rep = _reproduce()
+    todo = rep.select("hard_negatives", tmp_path)
+    assert [r.name for r in todo][:2] == ["with-seed42", "without-seed42"] and len(todo) == 6
+    _fake_run(tmp_path / "hard_negatives" / "with-seed42", 80.0)
+    assert [r.name for r in rep.select("hard_negatives", tmp_path)][0] == "without-seed42"
+    assert [r.key for r in rep.select("main/minilm-l6", tmp_path)] == ["main/minilm-l6"]
+    cmd = todo[0].command(tmp_path / "runs")
+    assert cmd[:4] == ["embedtune", "train", "--config", rep.BASE_CONFIG] and "--resume" in cmd
+    # the batch-size cell keeps the number of triplets seen fixed
+    for r in rep.grid()["batch_size"]:
+        b = int(r.flags[r.flags.index("--batch-size") + 1])
+        assert b * int(r.flags[r.flags.index("--max-steps") + 1]) == rep.TRIPLETS_SEEN
+
+
+def test_reproduce_report_is_generated_from_run_folders(tmp_path):
+    rep = _reproduce()
+    for seed, (w, wo) in zip((42, 1, 2), [(80.0, 77.0), (80.5, 77.4), (79.8, 76.9)]):
+        _fake_run(tmp_path / "hard_negatives" / f"with-seed{seed}", w)
+        _fake_run(tmp_path / "hard_negatives" / f"without-seed{seed}", wo)
+    _fake_run(tmp_path / "main" / "gemma3-270m", 80.07, before=19.21)
+    text = rep.write_report(tmp_path, tmp_path / "reproduction.md")
+    assert "**Finding: confirmed** at this scale" in text
+    assert "80.10 +- 0.36" in text and "77.10 +- 0.26" in text  # mean +- std over seeds
+    assert "from 19.21 to 80.07" in text
+    assert "`learning_rate/lr-5e-3`" in text  # listed as not run yet
+
+
+def test_every_benchmark_script_parses_its_arguments():
+    """The scripts that need real models and minutes of CPU run outside CI; this at least
+    keeps their imports and argument parsing from rotting."""
+    import pytest
+
+    scripts = sorted(BENCH.glob("*.py"))
+    assert len(scripts) >= 8
+    for script in scripts:
+        r = subprocess.run(
+            [sys.executable, str(script), "--help"], capture_output=True, text=True, timeout=120
+        )
+        if r.returncode != 0:
+            pytest.fail(f"{script.name} --help: {r.stderr[-1500:]}")
