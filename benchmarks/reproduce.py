@@ -19,7 +19,7 @@ The grid (gemma3-270m unless named; the recipe's 360 steps of 32 triplets unless
 3. ``learning_curve``: 500 steps, STS-B dev every 20 steps, nine tasks at 100, 200 and 500;
 4. ``learning_rate``: 5e-3, 5e-4, 5e-5;
 5. ``prompts``: none and the three templates, before and after;
-6. ``batch_size``: 8, 32, 128, 512 (GradCache, 96 texts at a time, above 32), the same 11,520
+6. ``batch_size``: 8, 32, 128, 512 (GradCache, 32 texts at a time, above 32), the same 12,288
    triplets seen by each.
 """
 
@@ -49,7 +49,7 @@ PROMPTS = {
     "means": "This sentence {} means: ",
     "is": "{} is: ",
 }
-TRIPLETS_SEEN = 32 * 360
+TRIPLETS_SEEN = 32 * 384  # divisible by 8, 32, 128 and 512
 
 
 @dataclass
@@ -136,7 +136,7 @@ def grid() -> dict[str, list[Run]]:
                 [*FIXED, *NO_BEFORE, "--eval-every", "0", "--batch-size", str(b)]
                 + ["--max-steps", str(TRIPLETS_SEEN // b)]
                 + ["--warmup-steps", str(max(1, 20 * 32 // b))]
-                + (["--mini-batch-size", "96"] if b > 32 else []),
+                + (["--mini-batch-size", "32"] if b > 32 else []),
                 f"{b} triplets a step, {TRIPLETS_SEEN // b} steps",
             )
             for b in (8, 32, 128, 512)

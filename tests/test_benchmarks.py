@@ -37,6 +37,7 @@ def _reproduce():
 
     spec = importlib.util.spec_from_file_location("reproduce", BENCH / "reproduce.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules["reproduce"] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
