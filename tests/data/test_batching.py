@@ -1,4 +1,4 @@
-from embedtune.data.batching import epoch_batches
+from embedtune.data.batching import epoch_batches, longest_first_chunks
 
 
 def test_batches_are_a_seeded_partition():
@@ -24,3 +24,11 @@ def test_grouping_reduces_padding():
     grouped = epoch_batches(lengths, 16, seed=0, epoch=0, group_by_length=True)
     plain = epoch_batches(lengths, 16, seed=0, epoch=0, group_by_length=False)
     assert padding(grouped) < padding(plain) / 3
+
+
+def test_longest_first_chunks_cover_every_row_once_longest_first():
+    lengths = [3, 7, 1, 5, 5, 2, 9]
+    chunks = longest_first_chunks(lengths, 3)
+    assert sorted(i for c in chunks for i in c) == list(range(7))
+    ordered = [lengths[i] for c in chunks for i in c]
+    assert ordered == sorted(ordered, reverse=True) and [len(c) for c in chunks] == [3, 3, 1]

@@ -49,22 +49,13 @@ def test_replay_reproduces_dropout_masks(tiny_decoder, triplet_file, tmp_path):
                 p.normal_()
     emb.train()
     ids = trainer.anchor_ids[:8]
-    cached, states = gradcache.embed_without_graph(emb, ids, 3)
+    cached, plan = gradcache.embed_without_graph(emb, ids, 3)
     again = torch.empty_like(cached)
-    chunks = gradcache.mini_batches(ids, 3)
-    for rows, state in zip(chunks, states, strict=True):
+    for rows, state in plan:
         torch.set_rng_state(state)
         again[rows] = emb(emb.collate([ids[i] for i in rows])).detach()
     assert torch.allclose(again, cached, atol=1e-6)
     torch.manual_seed(0)
-    rows = chunks[0]
+    rows = plan[0][0]
     different = emb(emb.collate([ids[i] for i in rows])).detach()
     assert not torch.allclose(different, cached[rows], atol=1e-4)  # dropout really is on
-
-
-def test_mini_batches_cover_every_row_once_longest_first():
-    ids = [[1] * n for n in (3, 7, 1, 5, 5, 2, 9)]
-    chunks = gradcache.mini_batches(ids, 3)
-    assert sorted(i for c in chunks for i in c) == list(range(7))
-    lengths = [len(ids[i]) for c in chunks for i in c]
-    assert lengths == sorted(lengths, reverse=True) and [len(c) for c in chunks] == [3, 3, 1]

@@ -39,3 +39,16 @@ def epoch_batches(
     if group_by_length:
         batches = [batches[i] for i in rng.permutation(len(batches))]
     return batches
+
+
+def longest_first_chunks(lengths: Sequence[int], size: int) -> list[list[int]]:
+    """Indices sorted by length, longest first, cut ``size`` at a time: chunks that pad
+    little (and, longest first, hit a memory limit on the first chunk, not the last).
+    Embedding a chunk of texts does not depend on which other texts share it, so encoding
+    and GradCache both cut their batches this way.
+
+    >>> longest_first_chunks([3, 7, 1, 5], 3)
+    [[1, 3, 0], [2]]
+    """
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    return [order[i : i + size] for i in range(0, len(order), size)]

@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from embedtune.data.batching import longest_first_chunks
 from embedtune.errors import ConfigError
 from embedtune.models.config import EmbedderConfig
 from embedtune.models.pooling import pool
@@ -184,11 +185,7 @@ class Embedder(nn.Module):
         try:
             for base in range(0, len(texts), chunk_size):
                 ids = self.token_ids(texts[base : base + chunk_size])
-                order = sorted(
-                    range(len(ids)), key=lambda i: -len(ids[i])
-                )  # longest first: OOM early
-                for start in range(0, len(order), batch_size):
-                    chunk = order[start : start + batch_size]
+                for chunk in longest_first_chunks([len(x) for x in ids], batch_size):
                     rows = [base + i for i in chunk]
                     out[rows] = self.forward(self.collate([ids[i] for i in chunk])).cpu()
                     bar.update(len(chunk))

@@ -189,10 +189,10 @@ class Trainer:
             cand_ids += [self.negative_ids[i] for i in idx]
         cached = cfg.mini_batch_size is not None and cfg.mini_batch_size < len(cand_ids)
         if cached:
-            anchors, anchor_states = gradcache.embed_without_graph(
+            anchors, anchor_plan = gradcache.embed_without_graph(
                 emb, anchor_ids, cfg.mini_batch_size
             )
-            cands, cand_states = gradcache.embed_without_graph(emb, cand_ids, cfg.mini_batch_size)
+            cands, cand_plan = gradcache.embed_without_graph(emb, cand_ids, cfg.mini_batch_size)
             anchors.requires_grad_(True)
             cands.requires_grad_(True)
         else:
@@ -206,10 +206,8 @@ class Trainer:
         )
         (loss * scale).backward()
         if cached:  # replay each mini-batch with autograd and push its cached gradient in
-            gradcache.replay_with_graph(
-                emb, anchor_ids, cfg.mini_batch_size, anchor_states, anchors.grad
-            )
-            gradcache.replay_with_graph(emb, cand_ids, cfg.mini_batch_size, cand_states, cands.grad)
+            gradcache.replay_with_graph(emb, anchor_ids, anchor_plan, anchors.grad)
+            gradcache.replay_with_graph(emb, cand_ids, cand_plan, cands.grad)
         tokens = sum(len(x) for x in anchor_ids) + sum(len(x) for x in cand_ids)
         return parallel.all_reduce_sum(loss.item()) / parallel.world_size(), tokens
 
