@@ -46,18 +46,9 @@ def peak_rss_mib() -> float:
 
 def bench_triplets(data_dir: Path, n: int, seed: int):
     """The same ``n`` real triplets for both tools: a seeded sample of the NLI file."""
-    import numpy as np
+    from embedtune.data.triplets import read_triplets
 
-    from embedtune.data.triplets import Triplets, read_triplets
-
-    full = read_triplets(data_dir / "nli" / "triplets.tsv")
-    pick = np.random.default_rng(seed).permutation(len(full))[:n].tolist()
-    return Triplets(
-        anchors=[full.anchors[i] for i in pick],
-        positives=[full.positives[i] for i in pick],
-        negatives=[full.negatives[i] for i in pick],
-        source=f"{full.source} (sample of {n}, seed {seed})",
-    )
+    return read_triplets(data_dir / "nli" / "triplets.tsv").sample(n, seed)
 
 
 def stsb_dev(data_dir: Path):

@@ -45,22 +45,13 @@ def rss_mib() -> float:
 
 
 def worker(args) -> dict:
-    import numpy as np
 
     from embedtune.config import TrainConfig
-    from embedtune.data.triplets import Triplets, read_triplets
+    from embedtune.data.triplets import read_triplets
     from embedtune.training.trainer import Trainer, build_embedder
 
     batch, mini, steps, _ = CONFIGS[args.worker]
-    full = read_triplets(Path(args.data_dir) / "nli" / "triplets.tsv")
-    pick = np.random.default_rng(0).permutation(len(full))[: 512 * 2].tolist()
-    triplets = Triplets(
-        [full.anchors[i] for i in pick],
-        [full.positives[i] for i in pick],
-        [full.negatives[i] for i in pick],
-        source="sample",
-    )
-    del full
+    triplets = read_triplets(Path(args.data_dir) / "nli" / "triplets.tsv").sample(512 * 2, seed=0)
     with tempfile.TemporaryDirectory() as tmp:
         cfg = TrainConfig(
             model="gemma3-270m",

@@ -68,3 +68,12 @@ def test_skip_bad_rows_counts_them(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(DataError, match="no such file"):
         read_triplets(tmp_path / "none.tsv")
+
+
+def test_sample_is_seeded_and_keeps_triplets_together(triplet_file):
+    full = read_triplets(triplet_file)
+    a, b = full.sample(5, seed=1), full.sample(5, seed=1)
+    assert len(a) == 5 and a.anchors == b.anchors and a.negatives == b.negatives
+    for anchor, positive, negative in zip(a.anchors, a.positives, a.negatives):
+        i = full.anchors.index(anchor)
+        assert (full.positives[i], full.negatives[i]) == (positive, negative)

@@ -49,6 +49,20 @@ class Triplets:
     def has_negatives(self) -> bool:
         return self.negatives is not None
 
+    def sample(self, n: int, seed: int) -> Triplets:
+        """``n`` triplets drawn without replacement, the same ones for the same seed (for
+        benchmarks that must give two tools identical data)."""
+        import numpy as np
+
+        pick = np.random.default_rng(seed).permutation(len(self))[:n].tolist()
+        return Triplets(
+            anchors=[self.anchors[i] for i in pick],
+            positives=[self.positives[i] for i in pick],
+            negatives=[self.negatives[i] for i in pick] if self.negatives else None,
+            source=f"{self.source} (sample of {len(pick)}, seed {seed})",
+            sha256=self.sha256,
+        )
+
 
 def _pick_columns(
     header: list[str], columns: tuple[str, ...] | None, where: str
