@@ -4,11 +4,10 @@ import numpy as np
 import pytest
 
 from embedtune.cli import main
-from embedtune.config import TrainConfig
 from embedtune.data.triplets import read_triplets
 from embedtune.models import Embedder
 from embedtune.training.trainer import Trainer
-from tests.conftest import WORDS
+from tests.conftest import WORDS, tiny_config
 
 st = pytest.importorskip("sentence_transformers")
 
@@ -19,20 +18,7 @@ def _texts(n=50):
 
 
 def _trained(model, triplet_file, tmp_path, **kw):
-    cfg = TrainConfig(
-        model=str(model),
-        output_dir=str(tmp_path / "run"),
-        batch_size=8,
-        lr=5e-3,
-        warmup_steps=1,
-        max_steps=3,
-        log_every=1,
-        eval_every=0,
-        eval_tasks="",
-        dtype="fp32",
-        max_length=48,
-        **kw,
-    )
+    cfg = tiny_config(tmp_path, model, warmup_steps=1, max_steps=3, max_length=48, seed=42, **kw)
     Trainer(cfg, read_triplets(triplet_file)).train()
     return tmp_path / "run"
 
