@@ -84,6 +84,15 @@ def test_reproduce_report_is_generated_from_run_folders(tmp_path):
     assert "80.10 +- 0.36" in text and "77.10 +- 0.26" in text  # mean +- std over seeds
     assert "from 19.21 to 80.07" in text
     assert "`learning_rate/lr-5e-3`" in text  # listed as not run yet
+    assert (tmp_path / "reproduction-main.png").is_file()  # plots go beside the report
+
+
+def test_hard_negative_verdict_needs_a_gain_near_the_studys():
+    rep = _reproduce()
+    assert rep.hard_negative_verdict(2.0, 0.3) == "confirmed"
+    assert rep.hard_negative_verdict(0.4, 0.1) == "refuted"  # real, but far under 2 points
+    assert rep.hard_negative_verdict(-1.0, 0.2) == "refuted"
+    assert rep.hard_negative_verdict(1.0, 0.8) == "inconclusive"
 
 
 def test_every_benchmark_script_parses_its_arguments():
