@@ -346,12 +346,13 @@ def plot_before_after(runs: dict[str, dict], tasks: list[str], path: Path) -> No
 
 def section_hard_negatives(results: Path, out: Path) -> list[str]:
     lines = ["## 2. Hard negatives add about 2 points", ""]
-    rows, groups = [], {"with": [], "without": []}
+    rows, groups, by_seed = [], {"with": [], "without": []}, {}
     for r in grid()["hard_negatives"]:
         rep = load(r.cell, r.name, results)
         kind, seed = r.name.split("-seed")
         if rep:
             groups[kind].append(rep["after"]["average"])
+            by_seed.setdefault(seed, {})[kind] = rep["after"]["average"]
         rows.append(f"| {kind} | {seed} | {fmt(avg(rep and rep['after']))} | {minutes(rep)} |")
     lines += [
         "| hard negatives | seed | nine-task average | training / wall min |",
@@ -374,6 +375,13 @@ def section_hard_negatives(results: Path, out: Path) -> list[str]:
             "standard errors) is under 1 point, half the study's gain.",
         ]
     else:
+        pairs = [
+            f"seed {seed}: {v['with'] - v['without']:+.2f}"
+            for seed, v in by_seed.items()
+            if len(v) == 2
+        ]
+        if pairs:
+            lines += ["", f"Difference with minus without so far: {'; '.join(pairs)}."]
         lines += ["", "**Finding: not measured yet** (needs at least two seeds of each)."]
     return lines + [""]
 

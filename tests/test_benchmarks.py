@@ -87,6 +87,17 @@ def test_reproduce_report_is_generated_from_run_folders(tmp_path):
     assert (tmp_path / "reproduction-main.png").is_file()  # plots go beside the report
 
 
+def test_reproduce_report_shows_a_single_seed_pair_without_a_verdict(tmp_path):
+    rep = _reproduce()
+    _fake_run(tmp_path / "hard_negatives" / "with-seed42", 80.21)
+    _fake_run(tmp_path / "hard_negatives" / "without-seed42", 76.86)
+    _fake_run(tmp_path / "hard_negatives" / "with-seed1", 80.0)  # its pair is not run yet
+    text = rep.write_report(tmp_path, tmp_path / "reproduction.md")
+    assert "so far: seed 42: +3.35." in text
+    assert "## 2. Hard negatives add about 2 points" in text
+    assert text.count("**Finding: not measured yet** (needs at least two seeds") == 1
+
+
 def test_hard_negative_verdict_needs_a_gain_near_the_studys():
     rep = _reproduce()
     assert rep.hard_negative_verdict(2.0, 0.3) == "confirmed"
