@@ -240,14 +240,10 @@ def train_st(args) -> dict:
 
 def sts_sentences(data_dir: Path, n: int) -> list[str]:
     """The first ``n`` distinct sentences of the nine STS test sets, in task order."""
-    from embedtune.data.sts import load_task, resolve_tasks
+    from embedtune.evaluation.run import load_tasks
+    from embedtune.evaluation.sts import distinct_sentences
 
-    seen: dict[str, None] = {}
-    for key in resolve_tasks("all"):
-        task = load_task(key, data_dir)
-        for s in task.sentences1 + task.sentences2:
-            seen.setdefault(s, None)
-    return list(seen)[:n]
+    return list(distinct_sentences(load_tasks("all", data_dir)))[:n]
 
 
 def encode_embedtune(args) -> dict:

@@ -47,6 +47,16 @@ def _encode_sharded(embedder, sentences: list[str], batch_size: int, show_progre
     return parallel.gather_rows(local, len(sentences)).numpy()
 
 
+def distinct_sentences(tasks: list[STSData]) -> dict[str, int]:
+    """Each sentence of ``tasks`` once, in task order, mapped to its row: the tasks share
+    many sentences, and each is embedded only once."""
+    unique: dict[str, int] = {}
+    for task in tasks:
+        for s in task.sentences1 + task.sentences2:
+            unique.setdefault(s, len(unique))
+    return unique
+
+
 def evaluate_sts(
     embedder, tasks: list[STSData], batch_size: int = 32, show_progress: bool | None = None
 ) -> dict:
@@ -57,10 +67,7 @@ def evaluate_sts(
     Table 2 convention. The primary metric is ``average``.
     """
     start = time.perf_counter()
-    unique: dict[str, int] = {}
-    for task in tasks:
-        for s in task.sentences1 + task.sentences2:
-            unique.setdefault(s, len(unique))
+    unique = distinct_sentences(tasks)
     sentences = list(unique)
     table = _encode_sharded(embedder, sentences, batch_size, show_progress)
     results: dict[str, dict] = {}
