@@ -414,8 +414,8 @@ def section_curve(results: Path, out: Path) -> list[str]:
     nine = dict(rep["at_steps"], **{rep["steps"]: rep["after"]["average"]})
     for step, value in curve:
         lines.append(f"| {step} | {value:.2f} | {fmt(nine.get(step))} |")
-    at = {s: v for s, v in curve}
-    if 200 in at and curve:
+    at = dict(curve)
+    if 200 in at:  # then the curve is not empty either
         first, last = curve[0][1], curve[-1][1]
         late = last - at[200]
         verdict = "confirmed" if late < 1.0 else "refuted"
