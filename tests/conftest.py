@@ -89,6 +89,17 @@ def build_tiny_encoder(path: Path) -> Path:
     return path
 
 
+def _devices() -> list[str]:
+    import torch
+
+    return ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+# tests of device-dependent code (placement, RNG replay, resume) run on every device the
+# machine has: CPU in CI, CPU and GPU on a GPU machine
+on_every_device = pytest.mark.parametrize("device", _devices())
+
+
 @pytest.fixture(scope="session")
 def _tiny_models(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("tiny")
@@ -159,6 +170,7 @@ def tiny_config(tmp_path, model, name="run", **kw):
         dtype="fp32",
         seed=3,
         max_length=16,
+        device="cpu",  # tests that mean a GPU ask for one (``devices``)
     )
     base.update(kw)
     return TrainConfig(**base)

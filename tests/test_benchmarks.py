@@ -32,6 +32,57 @@ def test_gpu_throughput_runs_tiny_on_cpu():
     assert result["arch"] == "tiny" and result["triplets_per_s"] > 0
 
 
+def test_gpu_training_scripts_run_tiny_on_cpu(tiny_decoder, triplet_file, tmp_path):
+    """gpu_training.py and gpu_step_profile.py on the tiny architecture, CPU, a few steps:
+    the random-weight model folder, the real trainer path and the summaries they print."""
+    data = tmp_path / "data"
+    (data / "nli").mkdir(parents=True)
+    (data / "nli" / "triplets.tsv").write_text(triplet_file.read_text())
+    common = ["--tokenizer-from", str(tiny_decoder), "--arch", "tiny", "--work", str(tmp_path)]
+    r = subprocess.run(
+        [
+            sys.executable,
+            str(BENCH / "gpu_training.py"),
+            *common,
+            "--data-dir",
+            str(data),
+            "--tasks",
+            "",
+            "--batches",
+            "4,8/4",
+            "--steps",
+            "5",
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    rows = [json.loads(x) for x in (tmp_path / "out" / "summary.jsonl").read_text().splitlines()]
+    assert [x["run"] for x in rows] == ["batch-4", "batch-8-gradcache-4"]
+    assert all(x["steps"] == 5 and x["median_triplets_per_s"] > 0 for x in rows)
+    r = subprocess.run(
+        [
+            sys.executable,
+            str(BENCH / "gpu_step_profile.py"),
+            *common,
+            "--data",
+            str(triplet_file),
+            "--batch",
+            "4",
+            "--steps",
+            "4",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "median ms" in r.stdout and "aten::mm" in r.stdout  # times, then the profile
+
+
 def _reproduce():
     import importlib.util
 

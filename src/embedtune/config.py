@@ -11,6 +11,7 @@ ConfigError: `lr` must be > 0, got -1
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from dataclasses import dataclass, field, fields
@@ -36,6 +37,9 @@ class TrainConfig:
     max_length: int = _f(128, "truncate training texts to this many tokens")
     dtype: str = _f("bf16", "bf16 (autocast, fp32 LoRA weights) or fp32")
     attn_implementation: str | None = _f(None, "eager | sdpa (default: transformers' choice)")
+    device: str = _f(
+        "auto", "auto | cpu | cuda | cuda:N (auto: this process's GPU when CUDA is there, else CPU)"
+    )
     # LoRA (the study: r 8, alpha 32, dropout 0.1 on q_proj/v_proj)
     lora: bool = _f(True, "train a LoRA adapter; false trains every weight (small encoders)")
     lora_r: int = _f(8, "LoRA rank")
@@ -129,6 +133,8 @@ class TrainConfig:
             raise ConfigError(f"`max_minutes` must be > 0, got {self.max_minutes}")
         if self.epochs <= 0:
             raise ConfigError(f"`epochs` must be > 0, got {self.epochs}")
+        if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", self.device):
+            raise ConfigError(f"`device` must be auto, cpu, cuda or cuda:N, got {self.device!r}")
         if self.dtype not in ("bf16", "fp32"):
             raise ConfigError(f"`dtype` must be 'bf16' or 'fp32', got {self.dtype!r}")
         if self.batch_size % self.grad_accum:

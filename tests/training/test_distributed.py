@@ -78,6 +78,8 @@ def test_torchrun_training_matches_single_process_training(tiny_decoder, triplet
         "1",
         "--lora-dropout",
         "0",
+        "--device",
+        "cpu",  # gloo, and the same arithmetic as the single-process side, on any machine
         "--max-length",
         "16",
         "--save-every",
@@ -128,6 +130,8 @@ def test_two_node_rendezvous_on_one_machine(tiny_decoder, triplet_file, tmp_path
         "",
         "--lora-dropout",
         "0",
+        "--device",
+        "cpu",  # gloo, and the same arithmetic as the single-process side, on any machine
         "--max-length",
         "16",
         "--output-dir",

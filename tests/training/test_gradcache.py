@@ -4,7 +4,7 @@ import torch
 from embedtune.data.triplets import read_triplets
 from embedtune.training import gradcache
 from embedtune.training.trainer import Trainer
-from tests.conftest import tiny_config
+from tests.conftest import on_every_device, tiny_config
 
 
 def _grads(tiny_decoder, triplet_file, tmp_path, name, **kw):
@@ -18,10 +18,19 @@ def _grads(tiny_decoder, triplet_file, tmp_path, name, **kw):
     }
 
 
+@on_every_device
 @pytest.mark.parametrize("hard", [True, False])
-def test_gradcache_gradients_equal_plain_gradients(tiny_decoder, triplet_file, tmp_path, hard):
+def test_gradcache_gradients_equal_plain_gradients(
+    tiny_decoder, triplet_file, tmp_path, hard, device
+):
     plain_loss, plain = _grads(
-        tiny_decoder, triplet_file, tmp_path, "plain", lora_dropout=0.0, hard_negatives=hard
+        tiny_decoder,
+        triplet_file,
+        tmp_path,
+        "plain",
+        lora_dropout=0.0,
+        hard_negatives=hard,
+        device=device,
     )
     cached_loss, cached = _grads(
         tiny_decoder,
@@ -31,15 +40,18 @@ def test_gradcache_gradients_equal_plain_gradients(tiny_decoder, triplet_file, t
         lora_dropout=0.0,
         hard_negatives=hard,
         mini_batch_size=3,
+        device=device,
     )
     assert cached_loss == pytest.approx(plain_loss, abs=1e-6)
     assert plain.keys() == cached.keys() and len(plain) > 0
     assert max((plain[k] - cached[k]).abs().max().item() for k in plain) <= 1e-5
 
 
-def test_replay_reproduces_dropout_masks(tiny_decoder, triplet_file, tmp_path):
-    """With dropout on, the replayed forward equals the cached one: the RNG state is restored."""
-    cfg = tiny_config(tmp_path, tiny_decoder, "r", max_steps=1, lora_dropout=0.5)
+@on_every_device
+def test_replay_reproduces_dropout_masks(tiny_decoder, triplet_file, tmp_path, device):
+    """With dropout on, the replayed forward equals the cached one: the RNG state is restored
+    (on a GPU that is the GPU's generator, which dropout there draws from)."""
+    cfg = tiny_config(tmp_path, tiny_decoder, "r", max_steps=1, lora_dropout=0.5, device=device)
     trainer = Trainer(cfg, read_triplets(triplet_file))
     trainer._prepare()
     emb = trainer.embedder
@@ -52,7 +64,7 @@ def test_replay_reproduces_dropout_masks(tiny_decoder, triplet_file, tmp_path):
     cached, plan = gradcache.embed_without_graph(emb, ids, 3)
     again = torch.empty_like(cached)
     for rows, state in plan:
-        torch.set_rng_state(state)
+        gradcache.set_rng_state(emb.device, state)
         again[rows] = emb(emb.collate([ids[i] for i in rows])).detach()
     assert torch.allclose(again, cached, atol=1e-6)
     torch.manual_seed(0)

@@ -8,7 +8,7 @@ from embedtune.data.triplets import read_triplets
 from embedtune.models import Embedder
 from embedtune.training.checkpoint import list_checkpoints
 from embedtune.training.trainer import Trainer
-from tests.conftest import tiny_config
+from tests.conftest import on_every_device, tiny_config
 
 _cfg = tiny_config
 
@@ -29,8 +29,17 @@ def test_only_lora_parameters_receive_gradients(tiny_decoder, triplet_file, tmp_
     assert any("q_proj" in n for n in with_grad) and any("v_proj" in n for n in with_grad)
 
 
-def test_thirty_steps_lower_the_loss(tiny_decoder, triplet_file, tmp_path):
-    cfg = _cfg(tmp_path, tiny_decoder, max_steps=30, lr=1e-2, lora_dropout=0.0, warmup_steps=3)
+@on_every_device
+def test_thirty_steps_lower_the_loss(tiny_decoder, triplet_file, tmp_path, device):
+    cfg = _cfg(
+        tmp_path,
+        tiny_decoder,
+        max_steps=30,
+        lr=1e-2,
+        lora_dropout=0.0,
+        warmup_steps=3,
+        device=device,
+    )
     report = Trainer(cfg, read_triplets(triplet_file)).train()
     losses = _losses(tmp_path / "run")
     assert report["steps"] == 30 and len(losses) == 30
@@ -44,17 +53,19 @@ def test_full_finetune_of_an_encoder_trains_every_weight(tiny_encoder, triplet_f
     assert all(p.requires_grad for p in trainer.embedder.parameters())
 
 
-def test_resume_ends_with_the_same_weights(tiny_decoder, triplet_file, tmp_path):
+@on_every_device
+def test_resume_ends_with_the_same_weights(tiny_decoder, triplet_file, tmp_path, device):
     data = read_triplets(triplet_file)
-    full = Trainer(_cfg(tmp_path, tiny_decoder, "full", max_steps=9), data)
+    full = Trainer(_cfg(tmp_path, tiny_decoder, "full", max_steps=9, device=device), data)
     full.train()
     # stop after 4 steps (a checkpoint every 2), then resume to the same total
-    part = _cfg(tmp_path, tiny_decoder, "part", max_steps=9, save_every=2)
+    part = _cfg(tmp_path, tiny_decoder, "part", max_steps=9, save_every=2, device=device)
     first = Trainer(part, data)
     _train_until(first, 4)
     assert [c.name for c in list_checkpoints(tmp_path / "part" / "checkpoints")][-1] == "step-4"
     resumed = Trainer(
-        _cfg(tmp_path, tiny_decoder, "part", max_steps=9, save_every=2, resume=True), data
+        _cfg(tmp_path, tiny_decoder, "part", max_steps=9, save_every=2, resume=True, device=device),
+        data,
     )
     resumed.train()
     a = load_file(tmp_path / "full" / "final" / "adapter" / "adapter_model.safetensors")
@@ -82,21 +93,28 @@ def _train_until(trainer, stop_at):
         trainer.train()
 
 
-def test_final_folder_loads_as_an_embedder(tiny_decoder, triplet_file, tmp_path):
-    cfg = _cfg(tmp_path, tiny_decoder, max_steps=3)
-    Trainer(cfg, read_triplets(triplet_file)).train()
+@on_every_device
+def test_final_folder_loads_as_an_embedder(tiny_decoder, triplet_file, tmp_path, device):
+    cfg = _cfg(tmp_path, tiny_decoder, max_steps=3, device=device)
+    trainer = Trainer(cfg, read_triplets(triplet_file))
+    trainer.train()
     out = tmp_path / "run"
     for name in ["final", "metrics.jsonl", "report.json", "report.md", "run.json"]:
         assert (out / name).exists(), name
-    trained = Embedder.load(out / "final")
+    trained = Embedder.load(out / "final")  # on the CPU, wherever it was trained
     assert trained.config.adapter and trained.config.base_model == str(tiny_decoder)
     assert trained.config.pooling == "last_token"
+    texts = ["a man plays the guitar", "the dog runs in the park"]
+    # the weights on disk are the weights trained, whatever the device
+    assert abs(trained.encode(texts) - trainer.embedder.eval().encode(texts)).max() <= 1e-4
     run = json.loads((out / "run.json").read_text())
     assert (
         run["seed"] == 3
         and len(run["data_sha256"]) == 64
         and run["versions"]["torch"] == torch.__version__
+        and run["device"].startswith(device)
     )
+    assert trainer.embedder.device.type == device
 
 
 def test_existing_checkpoints_need_resume(tiny_decoder, triplet_file, tmp_path):

@@ -29,7 +29,11 @@ def add_model_options(p: argparse.ArgumentParser, model_required: bool = True) -
         default="bf16",
         help="compute precision (default bf16: fast on AMX CPUs and GPUs)",
     )
-    p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
+    p.add_argument(
+        "--device",
+        default="auto",
+        help="auto (a GPU when CUDA is there, else CPU), cpu, cuda or cuda:N",
+    )
 
 
 def add_data_dir(p: argparse.ArgumentParser) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import torch
 
+from embedtune import parallel
 from embedtune.errors import ConfigError, EmbedtuneError
 from embedtune.models import registry
 from embedtune.models.config import CONFIG_FILE, EmbedderConfig
@@ -87,10 +88,12 @@ def _resolve_source(name: str) -> tuple[str, dict]:
 def load_embedder(
     name: str,
     dtype: str = "fp32",
-    device: str = "cpu",
+    device: str | torch.device = "cpu",
     attn_implementation: str | None = None,
     **overrides,
 ) -> Embedder:
+    """An Embedder from a named model, a folder (embedtune, sentence-transformers or plain
+    transformers) or a Hub id, on ``device`` ('auto' picks a GPU when there is one)."""
     known = {f.name for f in fields(EmbedderConfig)} - {"base_model", "adapter"}
     unknown = sorted(set(overrides) - known)
     if unknown:
@@ -98,6 +101,7 @@ def load_embedder(
     overrides = {k: v for k, v in overrides.items() if v is not None}
     if dtype not in DTYPES:
         raise ConfigError(f"`dtype` must be one of {sorted(DTYPES)}, got {dtype!r}")
+    device = parallel.local_device(device) if isinstance(device, str) else device
     folder = Path(name).expanduser()
     if (folder / CONFIG_FILE).is_file():
         saved = EmbedderConfig.read(folder)

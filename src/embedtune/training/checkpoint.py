@@ -113,8 +113,12 @@ def load_checkpoint(folder: Path, model: torch.nn.Module, optimizer: torch.optim
     with torch.no_grad():
         for name, value in weights.items():
             params[name].copy_(value)
-    optimizer.load_state_dict(torch.load(folder / "optimizer.pt", weights_only=False))
-    set_rng_state(torch.load(folder / "rng.pt", weights_only=False))
+    # map to CPU: a run checkpointed on a GPU resumes anywhere (the optimizer moves its
+    # state to each parameter's device)
+    optimizer.load_state_dict(
+        torch.load(folder / "optimizer.pt", map_location="cpu", weights_only=False)
+    )
+    set_rng_state(torch.load(folder / "rng.pt", map_location="cpu", weights_only=False))
     return json.loads((folder / "state.json").read_text())
 
 

@@ -24,7 +24,23 @@ import torch
 
 from embedtune.data.batching import longest_first_chunks
 
-Plan = list[tuple[list[int], torch.Tensor]]  # (rows of one mini-batch, RNG state before it)
+RngState = tuple[torch.Tensor, torch.Tensor | None]  # (CPU generator, GPU generator or None)
+Plan = list[tuple[list[int], RngState]]  # (rows of one mini-batch, RNG state before it)
+
+
+def rng_state(device: torch.device) -> RngState:
+    """The generator states dropout draws from: the CPU's, and the GPU's when the model runs
+    there (GPU dropout draws from the GPU generator; replaying only the CPU state would give
+    new masks and a silently wrong gradient)."""
+    gpu = torch.cuda.get_rng_state(device) if device.type == "cuda" else None
+    return torch.get_rng_state(), gpu
+
+
+def set_rng_state(device: torch.device, state: RngState) -> None:
+    cpu, gpu = state
+    torch.set_rng_state(cpu)
+    if gpu is not None:
+        torch.cuda.set_rng_state(gpu, device)
 
 
 def embed_without_graph(
@@ -35,7 +51,7 @@ def embed_without_graph(
     plan, out = [], None
     with torch.no_grad():
         for rows in longest_first_chunks([len(x) for x in ids], mini_batch):
-            plan.append((rows, torch.get_rng_state()))
+            plan.append((rows, rng_state(embedder.device)))
             emb = embedder(embedder.collate([ids[i] for i in rows]))
             if out is None:
                 out = emb.new_empty((len(ids), emb.shape[1]))
@@ -49,6 +65,6 @@ def replay_with_graph(
     """Re-embed each mini-batch of ``plan`` from its saved RNG state and backpropagate its
     cached gradient (``grad`` rows in the order of ``ids``)."""
     for rows, state in plan:
-        torch.set_rng_state(state)
+        set_rng_state(embedder.device, state)
         emb = embedder(embedder.collate([ids[i] for i in rows]))  # (m, D)
         emb.backward(grad[rows])

@@ -42,6 +42,21 @@ class TrainingError(EmbedtuneError):
     pass
 
 
+def _describe(device: torch.device) -> str:
+    """'cuda:0 (NVIDIA H100 80GB HBM3)' or 'cpu': run.json says what the timings ran on."""
+    if device.type == "cuda":
+        return f"{device} ({torch.cuda.get_device_name(device)})"
+    return str(device)
+
+
+def _peak_gpu_gib(device: torch.device) -> float | None:
+    """Most GPU memory torch held at once in this process (None on CPU): what a user sizing
+    --batch-size / --mini-batch-size for their card needs to know."""
+    if device.type != "cuda":
+        return None
+    return round(torch.cuda.max_memory_allocated(device) / 2**30, 2)
+
+
 @dataclass
 class TrainState:
     """Everything besides weights/optimizer/RNG that a resume needs."""
@@ -55,7 +70,7 @@ class TrainState:
     skipped_steps: int = 0
 
 
-def build_embedder(cfg: TrainConfig) -> Embedder:
+def build_embedder(cfg: TrainConfig, device: torch.device | str = "cpu") -> Embedder:
     """The backbone for training: base weights in bf16 under LoRA (they are frozen), fp32
     for full fine-tuning (they are the master weights; compute still autocasts)."""
     weight_dtype = cfg.dtype if cfg.lora else "fp32"
@@ -64,6 +79,7 @@ def build_embedder(cfg: TrainConfig) -> Embedder:
         pooling=cfg.pooling,
         prompt=cfg.prompt,
         dtype=weight_dtype,
+        device=device,
         attn_implementation=cfg.attn_implementation,
     )
     embedder.compute_dtype = cfg.dtype
@@ -93,7 +109,8 @@ class Trainer:
     # -- set-up ---------------------------------------------------------------------------
     def _prepare(self) -> None:
         cfg = self.cfg
-        parallel.init_from_env()
+        self.device = parallel.local_device(cfg.device)
+        parallel.init_from_env(self.device)
         world = parallel.world_size()
         if cfg.batch_size % (world * cfg.grad_accum):
             raise TrainingError(
@@ -107,7 +124,9 @@ class Trainer:
         self.out.mkdir(parents=True, exist_ok=True)
         torch.manual_seed(cfg.seed)
         if self.embedder is None:
-            self.embedder = build_embedder(cfg)
+            self.embedder = build_embedder(cfg, self.device)
+        else:
+            self.embedder.to(self.device)
         if cfg.resume and checkpoints:
             self.before = self._saved_before()
         else:
@@ -417,6 +436,8 @@ class Trainer:
             "data_source": self.triplets.source,
             "skipped_rows": len(self.triplets.skipped),
             "steps": st.step,
+            "device": _describe(self.device),
+            "peak_gpu_gib": _peak_gpu_gib(self.device),
             "train_seconds": round(st.train_seconds, 1),
             "wall_seconds": round(time.perf_counter() - wall_start, 1),
             "argv": sys.argv,
