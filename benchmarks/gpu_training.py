@@ -92,15 +92,13 @@ def train(model: Path, data_dir: str, flags: list[str], steps: int, out: Path) -
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     wall = time.perf_counter() - start
     rows = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
-    speeds = [r["triplets_per_s"] for r in rows if "triplets_per_s" in r][3:]  # after warm-up
+    steps = [r for r in rows if "triplets_per_s" in r][3:]  # after warm-up, for both rates
     run = json.loads((out / "run.json").read_text())
     return {
         "device": run["device"],
         "steps": run["steps"],
-        "median_triplets_per_s": round(statistics.median(speeds), 1),
-        "tokens_per_s": round(
-            statistics.median(r["tokens_per_s"] for r in rows if "tokens_per_s" in r), 1
-        ),
+        "median_triplets_per_s": round(statistics.median(r["triplets_per_s"] for r in steps), 1),
+        "tokens_per_s": round(statistics.median(r["tokens_per_s"] for r in steps), 1),
         "train_seconds": run["train_seconds"],
         "wall_seconds_with_load": round(wall, 1),
         "peak_gpu_gib": run["peak_gpu_gib"],
