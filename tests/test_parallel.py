@@ -21,7 +21,7 @@ def test_asking_for_a_gpu_without_cuda_says_what_to_do(monkeypatch):
         parallel.local_device("cuda:1")
 
 
-@pytest.mark.parametrize("bad", ["gpu", "cuda:x", ""])
+@pytest.mark.parametrize("bad", ["gpu", "cuda:x", "cuda0", ""])
 def test_a_misspelt_device_names_the_key(bad):
     with pytest.raises(ConfigError, match="`device` must be auto, cpu, cuda or cuda:N"):
         parallel.local_device(bad)

@@ -28,6 +28,18 @@ def _f(default, help: str):
     return field(default=default, metadata={"help": help})
 
 
+def check_device_name(name: str) -> None:
+    """Refuse a device name embedtune cannot run on, before anything loads.
+
+    One rule for the config file and for ``parallel.local_device``: a typo such as ``gpu`` or
+    ``cuda0`` fails here with the accepted forms, not deep inside torch after the model loaded.
+    """
+    if not isinstance(name, str) or not re.fullmatch(r"auto|cpu|cuda(:\d+)?", name):
+        raise ConfigError(
+            f"`device` must be auto, cpu, cuda or cuda:N (only cpu and cuda are supported), got {name!r}"
+        )
+
+
 @dataclass
 class TrainConfig:
     # model
@@ -133,8 +145,7 @@ class TrainConfig:
             raise ConfigError(f"`max_minutes` must be > 0, got {self.max_minutes}")
         if self.epochs <= 0:
             raise ConfigError(f"`epochs` must be > 0, got {self.epochs}")
-        if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", self.device):
-            raise ConfigError(f"`device` must be auto, cpu, cuda or cuda:N, got {self.device!r}")
+        check_device_name(self.device)
         if self.dtype not in ("bf16", "fp32"):
             raise ConfigError(f"`dtype` must be 'bf16' or 'fp32', got {self.dtype!r}")
         if self.batch_size % self.grad_accum:
