@@ -149,6 +149,48 @@ def test_reproduce_report_shows_a_single_seed_pair_without_a_verdict(tmp_path):
     assert text.count("**Finding: not measured yet** (needs at least two seeds") == 1
 
 
+def test_reproduce_report_reads_the_learning_curve_and_its_schedule(tmp_path):
+    rep = _reproduce()
+    folder = tmp_path / "learning_curve" / "500-steps"
+    _fake_run(folder, 81.5, steps=500)
+    report = json.loads((folder / "report.json").read_text())
+    report["eval_history"] = [
+        {"step": s, "task": "stsb-dev", "spearman": v}
+        for s, v in [(20, 70.0), (100, 83.0), (200, 84.5), (300, 85.0), (500, 85.2)]
+    ]
+    (folder / "report.json").write_text(json.dumps(report))
+    for step, average in [(100, 78.0), (200, 79.5)]:
+        (folder / f"at-step-{step}.json").write_text(json.dumps({"average": average}))
+    lrs = [(10, 0.00015), (20, 0.0003), (200, 0.00021), (500, 0.0)]
+    (folder / "metrics.jsonl").write_text(
+        "".join(json.dumps({"step": s, "lr": lr}) + "\n" for s, lr in lrs)
+        + json.dumps({"step": 200, "eval": "stsb-dev"})  # a row without lr is ignored
+    )
+    text = rep.write_report(tmp_path, tmp_path / "reproduction.md")
+    assert "**Finding: confirmed.** STS-B dev 70.00 at step 20, 84.50 at step 200" in text
+    assert "(+0.70 after step 200" in text
+    assert "Nine-task average 78.00 at step 100, 79.50 at step 200, 81.50 at step 500." in text
+    assert "the learning rate is still 70% of its peak" in text
+    assert "| 200 | 84.50 | 79.50 |" in text and "| 300 | 85.00 | not run |" in text
+    assert (tmp_path / "reproduction-learning-curve.png").is_file()
+    assert rep.curve_verdict(1.5) == "refuted" and rep.curve_verdict(-2.0) == "confirmed"
+
+
+def test_reproduce_learning_rate_cell_waits_for_all_three_runs(tmp_path):
+    rep = _reproduce()
+    _fake_run(tmp_path / "hard_negatives" / "with-seed42", 80.2)
+    _fake_run(tmp_path / "learning_rate" / "lr-5e-3", 75.08)
+    _fake_run(tmp_path / "learning_rate" / "lr-5e-4", 79.0)
+    text = rep.write_report(tmp_path, tmp_path / "reproduction.md")
+    assert "| 3e-4 (the recipe: `hard_negatives/with-*`, 1 seeds) | 80.20 +- 0.00 | - |" in text
+    assert "**Finding: not measured yet** (needs all three runs)." in text
+    _fake_run(tmp_path / "learning_rate" / "lr-5e-5", 77.5)
+    text = rep.write_report(tmp_path, tmp_path / "reproduction.md")
+    assert "**Finding: 5e-4 and 5e-5 alike confirmed** (79.00 vs 77.50, +1.50" in text
+    assert "**5e-3 collapse refuted** (75.08" in text
+    assert rep.lr_verdicts({"5e-3": 60.0, "5e-4": 79.0, "5e-5": 76.0}) == ("refuted", "confirmed")
+
+
 def test_hard_negative_verdict_needs_a_gain_near_the_studys():
     rep = _reproduce()
     assert rep.hard_negative_verdict(2.0, 0.3) == "confirmed"
