@@ -60,11 +60,11 @@ def main() -> None:
     batches = epoch_batches(trainer.lengths, args.batch, 0, 0, True)
     sync = torch.cuda.synchronize if trainer.device.type == "cuda" else (lambda: None)
 
+    trainer.embedder.train()
+
     def step(batch: list[int]) -> int:
-        _, tokens = trainer._micro_batch_backward(batch, 1.0)
-        torch.nn.utils.clip_grad_norm_(trainer.params, 1.0)
-        trainer.optimizer.step()
-        trainer.optimizer.zero_grad(set_to_none=True)
+        _, tokens, _ = trainer.train_step(batch)  # the loop's own step
+        trainer.state.step += 1
         return tokens
 
     times = []

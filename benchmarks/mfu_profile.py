@@ -87,9 +87,8 @@ def main() -> None:
         batches = epoch_batches(trainer.lengths, cfg.batch_size, cfg.seed, 0, cfg.group_by_length)
 
         def step(idx):
-            trainer._micro_batch_backward(idx, 1.0)
-            trainer.optimizer.step()
-            trainer.optimizer.zero_grad(set_to_none=True)
+            trainer.train_step(idx)  # the loop's own step (clip included)
+            trainer.state.step += 1
 
         start = time.perf_counter()
         step(batches[0])  # warm-up (and compilation, with --compile)

@@ -1,7 +1,7 @@
 """The training loop: LoRA + InfoNCE with in-batch and hard negatives, the study's recipe.
 
-Reads top to bottom in phases: lr, forward, backward, clip, step, log, evaluate,
-checkpoint. The batch order and lr are pure functions of (seed, step), and checkpoints
+A step (``Trainer.train_step``) reads top to bottom in phases: lr, forward, backward, clip,
+step; the loop around it logs, evaluates and checkpoints. The batch order and lr are pure functions of (seed, step), and checkpoints
 hold the RNG state, so a resumed run ends with the same weights as an uninterrupted one.
 """
 
@@ -105,6 +105,7 @@ class Trainer:
         self.embedder = embedder
         self.loss_fn = InfoNCELoss(cfg.temperature, cfg.hard_negatives)
         self._tb = None  # TensorBoard writer, made on first log when tensorboard is installed
+        self._bad_in_row = 0  # consecutive non-finite steps
 
     # -- set-up ---------------------------------------------------------------------------
     def _prepare(self) -> None:
@@ -230,6 +231,53 @@ class Trainer:
         tokens = sum(len(x) for x in anchor_ids) + sum(len(x) for x in cand_ids)
         return parallel.all_reduce_sum(loss.item()) / parallel.world_size(), tokens
 
+    def train_step(self, batch: list[int]) -> tuple[float, int, float]:
+        """One optimizer step on ``batch`` at ``state.step``; returns (loss, tokens, lr).
+
+        Phases: lr, seeded dropout, forward + backward per micro-batch (this process's share),
+        gradient average, clip, then AdamW, or a skip when the loss or gradient is not finite.
+        The loop and the speed probes in benchmarks/ call this one method, so a probe times
+        exactly what training runs. The caller advances ``state.step``.
+        """
+        cfg, st = self.cfg, self.state
+        # lr: a pure function of the step
+        lr = lr_at(st.step, cfg.lr, cfg.warmup_steps, self.total_steps, cfg.min_lr_ratio)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        # dropout draws are a pure function of (seed, rank, step): exact resume
+        torch.manual_seed(cfg.seed * 1_000_003 + parallel.rank() * 10_007 + st.step)
+        # forward + backward, one micro-batch at a time, this process's share of each
+        micro = cfg.batch_size // cfg.grad_accum
+        loss_sum, tokens = 0.0, 0
+        for k in range(cfg.grad_accum):
+            micro_batch = batch[k * micro : (k + 1) * micro]
+            share = len(micro_batch) // parallel.world_size()
+            mine = micro_batch[parallel.rank() * share : (parallel.rank() + 1) * share]
+            loss, n_tok = self._micro_batch_backward(mine, 1.0 / cfg.grad_accum)
+            loss_sum += loss / cfg.grad_accum
+            tokens += n_tok
+        parallel.average_gradients(self.params)
+        # clip; a non-finite loss or gradient skips the step
+        norm = torch.nn.utils.clip_grad_norm_(self.params, cfg.max_grad_norm or float("inf"))
+        if not (math.isfinite(loss_sum) and torch.isfinite(norm)):
+            self.optimizer.zero_grad(set_to_none=True)
+            self._bad_in_row += 1
+            st.skipped_steps += 1
+            warnings.warn(
+                f"step {st.step}: non-finite loss or gradient, step skipped ({self._bad_in_row} in a row)",
+                stacklevel=2,
+            )
+            if self._bad_in_row >= MAX_BAD_STEPS:
+                raise TrainingError(
+                    f"{self._bad_in_row} non-finite steps in a row at step {st.step}; stopping (try a lower --lr or --dtype fp32)"
+                )
+        else:
+            self._bad_in_row = 0
+            # step
+            self.optimizer.step()
+            self.optimizer.zero_grad(set_to_none=True)
+        return loss_sum, tokens, lr
+
     def _log(self, row: dict) -> None:
         if not parallel.is_main():
             return
@@ -304,8 +352,7 @@ class Trainer:
         self._prepare()
         cfg, st, emb = self.cfg, self.state, self.embedder
         emb.train()
-        bad_in_row = 0
-        micro = cfg.batch_size // cfg.grad_accum
+        self._bad_in_row = 0
         bar = tqdm(
             total=self.total_steps,
             initial=st.step,
@@ -326,43 +373,7 @@ class Trainer:
                     break
                 step_start = time.perf_counter()
                 batch = batches[st.batch_in_epoch]
-                # lr: a pure function of the step
-                lr = lr_at(st.step, cfg.lr, cfg.warmup_steps, self.total_steps, cfg.min_lr_ratio)
-                for group in self.optimizer.param_groups:
-                    group["lr"] = lr
-                # dropout draws are a pure function of (seed, rank, step): exact resume
-                torch.manual_seed(cfg.seed * 1_000_003 + parallel.rank() * 10_007 + st.step)
-                # forward + backward, one micro-batch at a time, this process's share of each
-                loss_sum, tokens = 0.0, 0
-                for k in range(cfg.grad_accum):
-                    micro_batch = batch[k * micro : (k + 1) * micro]
-                    share = len(micro_batch) // parallel.world_size()
-                    mine = micro_batch[parallel.rank() * share : (parallel.rank() + 1) * share]
-                    loss, n_tok = self._micro_batch_backward(mine, 1.0 / cfg.grad_accum)
-                    loss_sum += loss / cfg.grad_accum
-                    tokens += n_tok
-                parallel.average_gradients(self.params)
-                # clip; a non-finite loss or gradient skips the step
-                norm = torch.nn.utils.clip_grad_norm_(
-                    self.params, cfg.max_grad_norm or float("inf")
-                )
-                if not (math.isfinite(loss_sum) and torch.isfinite(norm)):
-                    self.optimizer.zero_grad(set_to_none=True)
-                    bad_in_row += 1
-                    st.skipped_steps += 1
-                    warnings.warn(
-                        f"step {st.step}: non-finite loss or gradient, step skipped ({bad_in_row} in a row)",
-                        stacklevel=1,
-                    )
-                    if bad_in_row >= MAX_BAD_STEPS:
-                        raise TrainingError(
-                            f"{bad_in_row} non-finite steps in a row at step {st.step}; stopping (try a lower --lr or --dtype fp32)"
-                        )
-                else:
-                    bad_in_row = 0
-                    # step
-                    self.optimizer.step()
-                    self.optimizer.zero_grad(set_to_none=True)
+                loss_sum, tokens, lr = self.train_step(batch)
                 st.step += 1
                 st.batch_in_epoch += 1
                 st.train_seconds += time.perf_counter() - step_start
