@@ -17,8 +17,15 @@ from tests.conftest import tiny_config
 WORKER = Path(__file__).with_name("dist_worker.py")
 
 
+def _worker_env() -> dict:
+    """The workers import tests.* from the repository root, and embedtune from wherever this
+    process found it (an install, or a PYTHONPATH such as the GPU machine's src/)."""
+    path = [str(Path(__file__).parents[2]), os.environ.get("PYTHONPATH", "")]
+    return {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join(filter(None, path))}
+
+
 def _torchrun(args, **kw):
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).parents[2])}
+    env = _worker_env()
     cmd = [
         sys.executable,
         "-m",
@@ -112,7 +119,7 @@ def test_two_node_rendezvous_on_one_machine(tiny_decoder, triplet_file, tmp_path
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).parents[2])}
+    env = _worker_env()
     args = [
         "--model",
         str(tiny_decoder),
