@@ -485,8 +485,8 @@ def section_lr(results: Path, out: Path) -> list[str]:
     lines += [
         "",
         "Each run: 360 steps of 32 triplets (11.5k triplets), 20 warm-up steps, cosine "
-        "schedule; the study trained with batch 60 on 275k triplets, so a small learning rate "
-        "had many more steps to act there than here.",
+        "schedule. The study trained with batch 60 on 275k triplets: many more steps, in which "
+        "a small rate has more time to act and a large one more time to diverge.",
     ]
     if all(reps.values()):
         a = {lr: r["after"]["average"] for lr, r in reps.items()}
