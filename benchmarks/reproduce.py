@@ -407,7 +407,13 @@ def section_curve(results: Path, out: Path) -> list[str]:
     from embedtune.training.report import plot_learning_curve
 
     plot_learning_curve(rep["eval_history"], plot, "gemma3-270m, 500 steps")
-    lines += [f"![STS-B dev against step]({plot.name})", ""]
+    lines += [
+        f"![STS-B dev against step]({plot.name})",
+        "",
+        f"{rep['steps']} steps of 32 triplets; training / wall minutes {minutes(rep)} (the wall "
+        "time includes an STS-B dev evaluation every 20 steps and three nine-task ones).",
+        "",
+    ]
     lines += ["| step | STS-B dev | nine-task average |", "|---:|---:|---:|"]
     nine = {**rep["at_steps"], rep["steps"]: rep["after"]["average"]}
     for step, value in curve:
