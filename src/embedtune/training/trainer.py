@@ -1,8 +1,9 @@
 """The training loop: LoRA + InfoNCE with in-batch and hard negatives, the study's recipe.
 
 A step (``Trainer.train_step``) reads top to bottom in phases: lr, forward, backward, clip,
-step; the loop around it logs, evaluates and checkpoints. The batch order and lr are pure functions of (seed, step), and checkpoints
-hold the RNG state, so a resumed run ends with the same weights as an uninterrupted one.
+step; the loop around it logs, evaluates and checkpoints. The batch order and lr are pure
+functions of (seed, step), and checkpoints hold the RNG state, so a resumed run ends with the
+same weights as an uninterrupted one.
 """
 
 from __future__ import annotations
