@@ -191,6 +191,44 @@ def test_reproduce_learning_rate_cell_waits_for_all_three_runs(tmp_path):
     assert rep.lr_verdicts({"5e-3": 60.0, "5e-4": 79.0, "5e-5": 76.0}) == ("refuted", "confirmed")
 
 
+def test_reproduce_prompts_cell_compares_spreads_and_the_rerun(tmp_path):
+    rep = _reproduce()
+    _fake_run(tmp_path / "hard_negatives" / "with-seed42", 80.21)
+    _fake_run(tmp_path / "prompts" / "none", 80.21, before=19.2)
+    text = rep.write_report(tmp_path, tmp_path / "reproduction.md")
+    assert "scores 80.21 against 80.21 (+0.00)" in text  # the same training, run twice
+    assert "**Finding: not measured yet** (needs all four runs)." in text
+    for name, before, after in [
+        ("one-word", 45.0, 81.0),
+        ("means", 40.0, 79.6),
+        ("is", 30.0, 80.5),
+    ]:
+        _fake_run(tmp_path / "prompts" / name, after, before=before)
+    text = rep.write_report(tmp_path, tmp_path / "reproduction.md")
+    assert '| `This sentence: "{}" means in one word: "` | 45.00 | 81.00 | 10.0 / 15.0 |' in text
+    assert "**Finding: confirmed.** Spread over the four prompts: 25.80 points before" in text
+    assert "1.40 after" in text and (tmp_path / "reproduction-prompts.png").is_file()
+    assert rep.prompt_verdict(2.5) == "refuted"
+
+
+def test_reproduce_batch_cell_judges_the_gain_over_batch_8(tmp_path):
+    rep = _reproduce()
+    for b, after in [(8, 77.0), (32, 80.2), (128, 80.9)]:
+        _fake_run(tmp_path / "batch_size" / f"batch-{b}", after, steps=rep.TRIPLETS_SEEN // b)
+    text = rep.write_report(tmp_path, tmp_path / "reproduction.md")
+    assert "| 512 | 24 | not run | - |" in text and "| 128 | 96 | 80.90 | 10.0 / 15.0 |" in text
+    assert "**Finding: not measured yet** (needs all four runs)." in text
+    _fake_run(tmp_path / "batch_size" / "batch-512", 76.0, steps=24)
+    text = rep.write_report(tmp_path, tmp_path / "reproduction.md")
+    assert "**Finding: confirmed.** Best of 128 / 512 minus batch 8: +3.90 points" in text
+    assert "(batch 32, the recipe, minus batch 8: +3.20)" in text
+    assert [rep.batch_verdict(g) for g in (-0.5, 1.0, 2.5)] == [
+        "refuted",
+        "inconclusive",
+        "confirmed",
+    ]
+
+
 def test_hard_negative_verdict_needs_a_gain_near_the_studys():
     rep = _reproduce()
     assert rep.hard_negative_verdict(2.0, 0.3) == "confirmed"
