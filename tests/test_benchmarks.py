@@ -196,7 +196,9 @@ def test_reproduce_prompts_cell_compares_spreads_and_the_rerun(tmp_path):
     _fake_run(tmp_path / "hard_negatives" / "with-seed42", 80.21)
     _fake_run(tmp_path / "prompts" / "none", 80.21, before=19.2)
     text = rep.write_report(tmp_path, tmp_path / "reproduction.md")
-    assert "scores 80.21 against 80.21 (+0.00)" in text  # the same training, run twice
+    assert (
+        "scores 80.21 against 80.21 (+0.00; largest difference on one task 0.00)" in text
+    )  # the same training, run twice
     assert "**Finding: not measured yet** (needs all four runs)." in text
     for name, before, after in [
         ("one-word", 45.0, 81.0),
