@@ -202,6 +202,7 @@ def load(cell: str, name: str, results: Path = RESULTS) -> dict | None:
     report = json.loads((folder / "report.json").read_text())
     run = json.loads((folder / "run.json").read_text()) if (folder / "run.json").is_file() else {}
     report["wall_seconds"] = run.get("wall_seconds")
+    report["resumes"] = run.get("resumes", 0)
     report["copied"] = (folder / "PROVENANCE.md").is_file()  # a same-command run, copied in
     report["folder"] = str(folder.relative_to(ROOT)) if folder.is_relative_to(ROOT) else str(folder)
     report["at_steps"] = {
@@ -225,7 +226,8 @@ def fmt(x: float | None, nd: int = 2) -> str:
 def minutes(r: dict | None) -> str:
     if not r or r.get("wall_seconds") is None:
         return "-"
-    return f"{r['train_seconds'] / 60:.1f} / {r['wall_seconds'] / 60:.1f}"
+    resumed = f" (resumed {r['resumes']}x)" if r.get("resumes") else ""
+    return f"{r['train_seconds'] / 60:.1f} / {r['wall_seconds'] / 60:.1f}{resumed}"
 
 
 def mean_std(xs: list[float]) -> tuple[float, float]:

@@ -221,7 +221,10 @@ def test_reproduce_batch_cell_judges_the_gain_over_batch_8(tmp_path):
     assert "| 512 | 24 | not run | - |" in text and "| 128 | 96 | 80.90 | 10.0 / 15.0 |" in text
     assert "**Finding: not measured yet** (needs all four runs)." in text
     _fake_run(tmp_path / "batch_size" / "batch-512", 76.0, steps=24)
+    run_json = tmp_path / "batch_size" / "batch-512" / "run.json"
+    run_json.write_text(json.dumps({"wall_seconds": 1200.0, "resumes": 1}))  # stopped once
     text = rep.write_report(tmp_path, tmp_path / "reproduction.md")
+    assert "| 512 | 24 | 76.00 | 10.0 / 20.0 (resumed 1x) |" in text
     assert "**Finding: confirmed.** Best of 128 / 512 minus batch 8: +3.90 points" in text
     assert "(batch 32, the recipe, minus batch 8: +3.20)" in text
     assert [rep.batch_verdict(g) for g in (-0.5, 1.0, 2.5)] == [

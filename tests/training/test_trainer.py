@@ -63,6 +63,7 @@ def test_resume_ends_with_the_same_weights(tiny_decoder, triplet_file, tmp_path,
     first = Trainer(part, data)
     _train_until(first, 4)
     assert [c.name for c in list_checkpoints(tmp_path / "part" / "checkpoints")][-1] == "step-4"
+    state = json.loads((tmp_path / "part" / "checkpoints" / "step-4" / "state.json").read_text())
     resumed = Trainer(
         _cfg(tmp_path, tiny_decoder, "part", max_steps=9, save_every=2, resume=True, device=device),
         data,
@@ -73,6 +74,9 @@ def test_resume_ends_with_the_same_weights(tiny_decoder, triplet_file, tmp_path,
     assert a.keys() == b.keys()
     assert max((a[k] - b[k]).abs().max().item() for k in a) <= 1e-6
     assert _losses(tmp_path / "full") == pytest.approx(_losses(tmp_path / "part"), abs=1e-6)
+    # the run's wall time counts the first start too, not only the time since the resume
+    run = json.loads((tmp_path / "part" / "run.json").read_text())
+    assert run["resumes"] == 1 and run["wall_seconds"] > state["wall_seconds"] > 0
 
 
 def _train_until(trainer, stop_at):

@@ -66,6 +66,10 @@ class TrainState:
     epoch: int = 0
     batch_in_epoch: int = 0
     train_seconds: float = 0.0
+    # wall-clock seconds up to the last checkpoint, summed over resumes, so a run stopped and
+    # resumed reports the time it took rather than the time since the last start
+    wall_seconds: float = 0.0
+    resumes: int = 0
     eval_history: list[dict] = field(default_factory=list)
     best: dict | None = None
     skipped_steps: int = 0
@@ -170,6 +174,7 @@ class Trainer:
         if cfg.resume and checkpoints:
             latest = checkpoints[-1]
             self.state = TrainState(**ckpt.load_checkpoint(latest, self.embedder, self.optimizer))
+            self.state.resumes += 1
             print(f"[embedtune] resuming from {latest} (step {self.state.step})", flush=True)
             self._rewrite_metrics(self.state.step)
         elif parallel.is_main() and (self.out / "metrics.jsonl").exists():
@@ -349,9 +354,10 @@ class Trainer:
 
     # -- the loop -------------------------------------------------------------------------
     def train(self) -> dict:
-        wall_start = time.perf_counter()
+        start = time.perf_counter()
         self._prepare()
         cfg, st, emb = self.cfg, self.state, self.embedder
+        self._wall_start = start - st.wall_seconds
         emb.train()
         self._bad_in_row = 0
         bar = tqdm(
@@ -451,7 +457,8 @@ class Trainer:
             "device": _describe(self.device),
             "peak_gpu_gib": _peak_gpu_gib(self.device),
             "train_seconds": round(st.train_seconds, 1),
-            "wall_seconds": round(time.perf_counter() - wall_start, 1),
+            "wall_seconds": round(time.perf_counter() - self._wall_start, 1),
+            "resumes": st.resumes,
             "argv": sys.argv,
         }
         (self.out / "run.json").write_text(json.dumps(run, indent=2) + "\n")
@@ -479,6 +486,7 @@ class Trainer:
         if not parallel.is_main():
             parallel.barrier()
             return
+        st.wall_seconds = time.perf_counter() - self._wall_start
         state = {k: getattr(st, k) for k in TrainState.__dataclass_fields__}
         ckpt.save_checkpoint(
             self.out / "checkpoints" / f"step-{st.step}", self.embedder, self.optimizer, state
