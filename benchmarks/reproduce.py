@@ -593,11 +593,10 @@ def section_batch(results: Path, out: Path) -> list[str]:
     lines += [
         "",
         f"Each run sees the same {TRIPLETS_SEEN:,} triplets (one pass over them, seed 42) at "
-        "peak lr 3e-4 with a warm-up of 640 triplets (one step at 512); above 32 a step's loss and "
-        "gradient come from GradCache, embedding 32 texts at a time, as one big batch would give "
-        "them. So "
-        "a bigger batch means more negatives per anchor (2b - 1) but fewer optimizer steps "
-        "(24 at batch 512): the trade the claim is about, not a tuned comparison.",
+        "peak lr 3e-4 with a warm-up of 640 triplets (one step at 512); above 32 a step's loss "
+        "and gradient come from GradCache, embedding 32 texts at a time, as one big batch would "
+        "give them. So a bigger batch means more negatives per anchor (2b - 1) but fewer "
+        "optimizer steps (24 at batch 512): the trade the claim is about, not a tuned comparison.",
     ]
     if all(reps.values()):
         a = {b: r["after"]["average"] for b, r in reps.items()}
