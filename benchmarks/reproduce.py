@@ -6,11 +6,12 @@
     python benchmarks/reproduce.py report                                           # docs/reproduction.md
 
 Every run is ``embedtune train --config configs/cpu-gemma3-270m.yaml`` plus the flags of its
-cell, in ``runs/reproduce/<cell>/<run>`` (checkpoints every 60 steps, so an interrupted run
-resumes where it stopped). When a run finishes, its light files (report, metrics, config,
-versions, evaluations) are copied to ``benchmarks/results/reproduce/<cell>/<run>/``; a run whose
-folder there holds ``report.json`` is finished and skipped. The report is generated only from
-those folders: no number in docs/reproduction.md is typed by hand.
+cell, in ``runs/reproduce/<cell>/<run>`` (a checkpoint about every 1,920 triplets: every 60
+steps of the recipe, 15 at batch 128, 3 at 512; so an interrupted run resumes where it
+stopped). When a run finishes, its light files (report, metrics, config, versions, evaluations)
+are copied to ``benchmarks/results/reproduce/<cell>/<run>/``; a run whose folder there holds
+``report.json`` is finished and skipped. The report is generated only from those folders: no
+number in docs/reproduction.md is typed by hand.
 
 The grid (gemma3-270m unless named; the recipe's 360 steps of 32 triplets unless named):
 1. ``main``: before / after per task for gemma3-270m (the 30-minute recipe), smollm2-135m (same
@@ -58,6 +59,7 @@ class Run:
     name: str
     flags: list[str] = field(default_factory=list)
     what: str = ""
+    save_every: int = 60  # steps; checkpoints hold no state that changes the training
 
     @property
     def key(self) -> str:
@@ -67,7 +69,7 @@ class Run:
         out = runs / self.cell / self.name
         return ["embedtune", "train", "--config", BASE_CONFIG, *self.flags] + [
             "--save-every",
-            "60",
+            str(self.save_every),
             "--output-dir",
             str(out),
             "--resume",
@@ -138,6 +140,7 @@ def grid() -> dict[str, list[Run]]:
                 + ["--warmup-steps", str(max(1, 20 * 32 // b))]
                 + (["--mini-batch-size", "32"] if b > 32 else []),
                 f"{b} triplets a step, {TRIPLETS_SEEN // b} steps",
+                save_every=60 * 32 // b,
             )
             for b in (8, 32, 128, 512)
         ],

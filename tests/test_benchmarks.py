@@ -118,10 +118,15 @@ def test_reproduce_skips_finished_runs_and_selects_cells(tmp_path):
     assert [r.key for r in rep.select("main/minilm-l6", tmp_path)] == ["main/minilm-l6"]
     cmd = todo[0].command(tmp_path / "runs")
     assert cmd[:4] == ["embedtune", "train", "--config", rep.BASE_CONFIG] and "--resume" in cmd
-    # the batch-size cell keeps the number of triplets seen fixed
+    # the batch-size cell keeps the number of triplets seen fixed, and its long-step runs
+    # checkpoint as often (in triplets) as the recipe, so a stop loses minutes, not the run
     for r in rep.grid()["batch_size"]:
         b = int(r.flags[r.flags.index("--batch-size") + 1])
-        assert b * int(r.flags[r.flags.index("--max-steps") + 1]) == rep.TRIPLETS_SEEN
+        steps = int(r.flags[r.flags.index("--max-steps") + 1])
+        assert b * steps == rep.TRIPLETS_SEEN
+        cmd = r.command(tmp_path / "runs")
+        every = int(cmd[cmd.index("--save-every") + 1])
+        assert 1 <= every < steps and every * b <= 60 * 32
 
 
 def test_reproduce_report_is_generated_from_run_folders(tmp_path):
