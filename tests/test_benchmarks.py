@@ -83,6 +83,30 @@ def test_gpu_training_scripts_run_tiny_on_cpu(tiny_decoder, triplet_file, tmp_pa
     assert "median ms" in r.stdout and "aten::mm" in r.stdout  # times, then the profile
 
 
+def test_allocator_probe_runs_tiny_on_cpu(tiny_decoder, triplet_file, tmp_path):
+    """allocator_aging.py with glibc on the tiny decoder: encode, train in windows, encode
+    again, and the medians it prints (other allocators need their library installed)."""
+    data = tmp_path / "data"
+    (data / "nli").mkdir(parents=True)
+    (data / "nli" / "triplets.tsv").write_text(triplet_file.read_text())
+    (data / "sts" / "stsb").mkdir(parents=True)
+    rows = [("a man plays a guitar", "a man plays music", 4.2), ("a cat sleeps", "a dog runs", 0.4)]
+    (data / "sts" / "stsb" / "test.tsv").write_text(
+        "sentence1\tsentence2\tscore\n" + "".join(f"{a}\t{b}\t{s}\n" for a, b, s in rows)
+    )
+    out = tmp_path / "probe.json"
+    cmd = [sys.executable, str(BENCH / "allocator_aging.py"), "--model", str(tiny_decoder)]
+    cmd += ["--batch-size", "2", "--steps", "4", "--every", "2", "--tasks", "stsb"]
+    cmd += ["--allocators", "glibc", "--data-dir", str(data), "--output", str(out)]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=BENCH.parent)
+    assert r.returncode == 0, r.stderr[-2000:]
+    run = json.loads(out.read_text())["runs"]["glibc"][0]
+    assert list(run["encode_text_per_s"]) == ["0", "2", "4"]  # before, then after each window
+    assert list(run["train_tokens_per_s"]) == ["2", "4"]
+    assert all(v > 0 for v in run["encode_text_per_s"].values())
+    assert "glibc     encode @0:" in r.stdout
+
+
 def _reproduce():
     import importlib.util
 
