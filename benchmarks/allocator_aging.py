@@ -73,6 +73,8 @@ def child(args) -> None:
         trainer._prepare()
         emb = trainer.embedder
         batches = epoch_batches(trainer.lengths, cfg.batch_size, cfg.seed, 0, cfg.group_by_length)
+        if args.steps > len(batches):
+            raise SystemExit(f"--steps {args.steps} is more than one epoch ({len(batches)} steps)")
 
         def encode_rate() -> float:
             start = time.perf_counter()
