@@ -19,6 +19,7 @@ the allocators alternate, and ``--repeats`` gives medians.
 from __future__ import annotations
 
 import argparse
+import ctypes.util
 import json
 import os
 import statistics
@@ -28,20 +29,9 @@ import tempfile
 import time
 from pathlib import Path
 
-ALLOCATORS = {
-    "glibc": None,
-    "jemalloc": "libjemalloc.so.2",
-    "tcmalloc": "libtcmalloc_minimal.so.4",
-}
-LIB_DIRS = ("/usr/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/lib", "/usr/local/lib")
-
-
-def find_library(name: str) -> str | None:
-    for d in LIB_DIRS:
-        path = Path(d) / name
-        if path.is_file():
-            return str(path)
-    return None
+# allocator -> library name for ctypes.util.find_library (None: the C library's own malloc);
+# on Debian: apt-get install libjemalloc2 / libtcmalloc-minimal4
+ALLOCATORS = {"glibc": None, "jemalloc": "jemalloc", "tcmalloc": "tcmalloc_minimal"}
 
 
 def sample_texts(data_dir: str, tasks: str, n: int) -> list[str]:
@@ -119,18 +109,21 @@ def main() -> None:
     if args.child:
         child(args)
         return
-    names = args.allocators.split(",")
-    for name in names:
+    preload = {}  # allocator -> shared library to preload ("" for glibc)
+    for name in args.allocators.split(","):
         if name not in ALLOCATORS:
             raise SystemExit(f"unknown allocator {name!r}; known: {', '.join(ALLOCATORS)}")
-        if ALLOCATORS[name] and not find_library(ALLOCATORS[name]):
-            raise SystemExit(f"{ALLOCATORS[name]} not found in {', '.join(LIB_DIRS)}")
+        lib = ALLOCATORS[name]
+        preload[name] = ctypes.util.find_library(lib) if lib else ""
+        if preload[name] is None:
+            raise SystemExit(f"lib{lib} is not installed (for --allocators {name})")
+    names = list(preload)
     runs = {name: [] for name in names}
     for r in range(args.repeats):
         for name in names if r % 2 == 0 else reversed(names):
             env = dict(os.environ)
-            if ALLOCATORS[name]:
-                env["LD_PRELOAD"] = find_library(ALLOCATORS[name])
+            if preload[name]:
+                env["LD_PRELOAD"] = preload[name]  # a soname: the loader finds it
             cmd = [sys.executable, __file__, "--child", *sys.argv[1:]]
             print(f"[{name}, run {r + 1}]", file=sys.stderr, flush=True)
             out = subprocess.run(cmd, env=env, check=True, stdout=subprocess.PIPE, text=True)
