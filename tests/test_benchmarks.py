@@ -117,14 +117,22 @@ def _reproduce():
     return module
 
 
-def _fake_run(folder: Path, average: float, steps: int = 360, before: float | None = None):
+def _fake_run(
+    folder: Path,
+    average: float,
+    steps: int = 360,
+    before: float | None = None,
+    model: str = "gemma3-270m",
+    train_seconds: float = 600.0,
+):
     def result(a):
         return {"tasks": {"stsb": {"spearman": a, "pearson": a, "n": 10}}, "average": a, "std": 0.0}
 
     folder.mkdir(parents=True)
     report = {
+        "model": model,
         "steps": steps,
-        "train_seconds": 600.0,
+        "train_seconds": train_seconds,
         "after": result(average),
         "before": result(before) if before is not None else None,
         "eval_history": [],
@@ -256,11 +264,36 @@ def test_reproduce_batch_cell_judges_the_gain_over_batch_8(tmp_path):
     assert "| 512 | 24 | 76.00 | 10.0 / 20.0 (resumed 1x) |" in text
     assert "**Finding: confirmed.** Best of 128 / 512 minus batch 8: +3.90 points" in text
     assert "(batch 32, the recipe, minus batch 8: +3.20)" in text
+    assert (
+        "peaks at batch 128 and falls after it (8: 77.00, 32: 80.20, 128: 80.90, 512: 76.00)"
+        in text
+    )
+    assert "batch 512, with 24 optimizer steps, is 4.90 points below batch 128" in text
+    assert "here batch 8 scores 3.20 below batch 32." in text
+    rising = {8: 77.0, 32: 78.0, 128: 79.0, 512: 79.5}
+    assert rep.batch_shape(rising).startswith("The score rises with the batch up to the largest")
     assert [rep.batch_verdict(g) for g in (-0.5, 1.0, 2.5)] == [
         "refuted",
         "inconclusive",
         "confirmed",
     ]
+
+
+def test_best_recipe_is_the_top_gemma_run_inside_30_minutes(tmp_path):
+    """Runs over the 30-minute budget or of another model never count as the best recipe."""
+    rep = _reproduce()
+    text = rep.write_report(tmp_path, tmp_path / "reproduction.md")
+    assert "No finished gemma3-270m run trained within 30 minutes yet." in text
+    _fake_run(tmp_path / "main" / "minilm-l6", 82.0, before=80.16, model="minilm-l6")
+    _fake_run(tmp_path / "prompts" / "is", 80.9, train_seconds=1990.0)  # over budget
+    _fake_run(tmp_path / "main" / "smollm2-135m", 81.0, model="smollm2-135m")
+    _fake_run(tmp_path / "learning_rate" / "lr-5e-4", 79.3)
+    _fake_run(tmp_path / "batch_size" / "batch-128", 80.5, train_seconds=1626.0)
+    text = rep.write_report(tmp_path, tmp_path / "reproduction.md")
+    assert "Of 2 finished gemma3-270m runs that trained within 30 minutes, the best is " in text
+    assert "`batch_size/batch-128`: 80.50 in 27.1 minutes of training" in text
+    assert "--batch-size 128 --max-steps 96" in text and "--max-minutes" not in text
+    assert "Against all-MiniLM-L6-v2 as published (80.16): +0.34, stretch goal met." in text
 
 
 def test_hard_negative_verdict_needs_a_gain_near_the_studys():
