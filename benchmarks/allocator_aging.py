@@ -85,6 +85,11 @@ def child(args) -> None:
     print(json.dumps({"encode_text_per_s": encodes, "train_tokens_per_s": windows}), flush=True)
 
 
+def medians(runs: list[dict], key: str) -> dict[str, float]:
+    """Median over the repeats of one measurement, per step (the keys every run shares)."""
+    return {k: statistics.median(r[key][k] for r in runs) for k in runs[0][key]}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -130,14 +135,7 @@ def main() -> None:
             runs[name].append(json.loads(out.stdout.strip().splitlines()[-1]))
     print(f"encode text/s (median of {args.repeats}) after N training steps; train tokens/s")
     for name, rs in runs.items():
-        enc = {
-            k: statistics.median(r["encode_text_per_s"][k] for r in rs)
-            for k in rs[0]["encode_text_per_s"]
-        }
-        win = {
-            k: statistics.median(r["train_tokens_per_s"][k] for r in rs)
-            for k in rs[0]["train_tokens_per_s"]
-        }
+        enc, win = medians(rs, "encode_text_per_s"), medians(rs, "train_tokens_per_s")
         print(f"{name:9s} encode " + "  ".join(f"@{k}: {v:.1f}" for k, v in enc.items()))
         print(f"{'':9s} train  " + "  ".join(f"to {k}: {v:.0f}" for k, v in win.items()))
     if args.output:
