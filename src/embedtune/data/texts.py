@@ -1,6 +1,6 @@
 """Texts to embed, from a plain-text, JSONL, CSV, TSV or Parquet file, with their ids.
 
-Plain text: one text per line, the id is the line number. Tabular files: ``column`` holds the
+Plain text: one text per line (lines end at "\n" alone), the id is the line number. Tabular files: ``column`` holds the
 text and ``id_column`` (if the file has it) the id, else the row's line number. Empty texts
 and missing columns are errors naming file and line.
 """
@@ -37,11 +37,14 @@ def read_texts(
     if suffix == ".txt":
         raw = path.read_bytes()
         try:
-            lines = raw.decode("utf-8-sig").splitlines()
+            lines = raw.decode("utf-8-sig").split("\n")
         except UnicodeDecodeError as e:
             line = raw[: e.start].count(b"\n") + 1
             raise DataError(f"{path}:{line}: undecodable bytes; the file must be UTF-8") from None
+        # "\n" only: str.splitlines() also splits on U+2028, U+0085, form feeds..., which
+        # real text contains, and every later id (line number) would shift
         for n, line in enumerate(lines, start=1):
+            line = line[:-1] if line.endswith("\r") else line
             if line.strip():
                 ids.append(str(n))
                 texts.append(line)
@@ -56,7 +59,7 @@ def read_texts(
             texts.append(_check(rec.get(column), f"{path}:{line}", column))
             ids.append(rec[id_column] if id_column in rec else str(line))
     elif suffix in (".jsonl", ".json"):
-        for n, raw in enumerate(path.read_bytes().splitlines(), start=1):
+        for n, raw in enumerate(path.read_bytes().split(b"\n"), start=1):
             if not raw.strip():
                 continue
             try:
