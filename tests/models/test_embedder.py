@@ -50,3 +50,21 @@ def test_unknown_option_is_rejected(tiny_decoder):
 def test_encode_rejects_a_single_string(tiny_decoder):
     with pytest.raises(TypeError):
         Embedder.load(tiny_decoder).encode("one text")
+
+
+def test_a_suffix_prompt_survives_truncation(tiny_decoder):
+    """PromptEOL-style templates end with text after the {}: truncation cuts the text inside
+    the template, so a long text still ends with the prompt's suffix (and the EOS)."""
+    emb = Embedder.load(tiny_decoder, prompt="the {} is a cat", max_length=10)
+    suffix = emb.tokenizer("is a cat", add_special_tokens=False)["input_ids"]
+    long_text = "a man is playing a guitar on the street with the dog and the bird"
+    ids = emb.token_ids([long_text, "a dog"])
+    assert len(ids[0]) == 10
+    assert ids[0][-4:-1] == suffix and ids[0][-1] == emb.tokenizer.eos_token_id
+    # the text kept is the start of the text, and short texts are untouched
+    start = emb.tokenizer("the a man is", add_special_tokens=True)["input_ids"]
+    assert ids[0][: len(start)] == start
+    assert ids[1] == emb.tokenizer("the a dog is a cat")["input_ids"] + [emb.tokenizer.eos_token_id]
+    # a prompt without a suffix truncates as before, EOS last
+    plain = Embedder.load(tiny_decoder, prompt="the {}", max_length=6).token_ids([long_text])[0]
+    assert len(plain) == 6 and plain[-1] == emb.tokenizer.eos_token_id

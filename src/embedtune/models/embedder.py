@@ -106,18 +106,54 @@ class Embedder(nn.Module):
         configured limit), with the EOS appended last.
 
         The EOS is appended by us, not by the tokenizer's template, so it is there
-        whatever the tokenizer does and survives truncation.
+        whatever the tokenizer does and survives truncation. A prompt with text after the
+        ``{}`` (PromptEOL's ``...means in one word: "``) is kept whole: the text inside it
+        is cut, never the end of the prompt.
         """
         cfg = self.config
         room = (max_length or cfg.max_length) - (1 if cfg.append_eos else 0)
         prompted = [cfg.prompt.format(t) for t in texts]
-        ids = self.tokenizer(prompted, add_special_tokens=True, truncation=True, max_length=room)[
-            "input_ids"
-        ]
+        if cfg.prompt.endswith("{}"):
+            ids = self.tokenizer(
+                prompted, add_special_tokens=True, truncation=True, max_length=room
+            )["input_ids"]
+        else:
+            ids = self.tokenizer(prompted, add_special_tokens=True)["input_ids"]
+            ids = [
+                x if len(x) <= room else self._fit_in_prompt(t, room) for t, x in zip(texts, ids)
+            ]
         if cfg.append_eos:
             eos = self.tokenizer.eos_token_id
             ids = [x if x and x[-1] == eos else x + [eos] for x in ids]
         return ids
+
+    def _fit_in_prompt(self, text: str, room: int) -> list[int]:
+        """Ids of the prompt around the longest prefix of ``text`` that fits in ``room``
+        tokens. The text is cut at a token boundary (from the tokenizer's offsets, or by
+        characters for tokenizers without them), then the whole prompt is tokenized again,
+        so the ids are what the tokenizer gives for that shorter text."""
+
+        def encode(cut: str) -> list[int]:
+            return self.tokenizer(self.config.prompt.format(cut), add_special_tokens=True)[
+                "input_ids"
+            ]
+
+        try:
+            ends = [
+                end
+                for _, end in self.tokenizer(
+                    text, add_special_tokens=False, return_offsets_mapping=True
+                )["offset_mapping"]
+            ]
+        except (NotImplementedError, ValueError, KeyError):
+            ends = list(range(1, len(text) + 1))  # no offsets: cut by characters
+        keep = len(ends) - (len(encode(text)) - room)
+        while keep > 0:
+            ids = encode(text[: ends[keep - 1]])
+            if len(ids) <= room:
+                return ids
+            keep -= max(1, len(ids) - room)
+        return encode("")[:room]  # the prompt alone is longer than the limit
 
     def collate(self, ids: Sequence[Sequence[int]]) -> dict[str, torch.Tensor]:
         """Pad to the longest sequence on the configured side; position ids follow the mask
