@@ -68,3 +68,52 @@ def test_a_chat_template_does_not_leak_into_the_export(tiny_decoder, tmp_path):
     texts = _texts(10)
     theirs = st.SentenceTransformer(str(tmp_path / "st"), device="cpu").encode(texts)
     assert ((emb.encode(texts) * theirs).sum(1)).min() >= 0.9999
+
+
+def _without_pad_token(folder):
+    """A decoder whose tokenizer has no pad token, as Llama, Mistral and Phi ship."""
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(folder)
+    tok.pad_token = None
+    tok.save_pretrained(folder)
+    assert AutoTokenizer.from_pretrained(folder).pad_token is None
+    return folder
+
+
+def test_a_decoder_without_a_pad_token_exports_and_pads_a_batch(
+    tiny_decoder, triplet_file, tmp_path
+):
+    run = _trained(_without_pad_token(tiny_decoder), triplet_file, tmp_path)
+    out = tmp_path / "exported"
+    assert main(["export", str(run), "--output", str(out)]) == 0
+    texts = _texts(20)  # different lengths: sentence-transformers must pad
+    ours = Embedder.load(run / "final").encode(texts)
+    theirs = st.SentenceTransformer(str(out), device="cpu").encode(texts, batch_size=20)
+    cos = (ours * theirs).sum(1) / np.linalg.norm(ours, axis=1) / np.linalg.norm(theirs, axis=1)
+    assert cos.min() >= 0.9999
+    assert main(["check", "--model", str(run)]) == 0  # its export check pads a batch too
+
+
+def test_export_card_names_the_data_read_and_brings_the_curve(tiny_decoder, tmp_path):
+    """The quickstart passes its triplets in directly: the card must name that file, not
+    the config's default `data`, and the learning curve it links must be in the folder."""
+    from embedtune.data.demo import demo_sts, demo_triplets
+
+    cfg = tiny_config(tmp_path, tiny_decoder, max_steps=2, eval_every=1, max_length=48)
+    Trainer(cfg, demo_triplets().sample(64, seed=0), dev=demo_sts()).train()
+    out = tmp_path / "exported"
+    assert main(["export", str(tmp_path / "run"), "--output", str(out), "--dtype", "bf16"]) == 0
+    card = (out / "README.md").read_text()
+    assert "demo" in card and "nli/triplets.tsv" not in card
+    assert "learning_curve.png" in card and (out / "learning_curve.png").is_file()
+    from safetensors import safe_open
+
+    with safe_open(str(out / "model.safetensors"), "pt") as f:
+        assert {f.get_tensor(k).dtype for k in f.keys()} == {__import__("torch").bfloat16}
+
+
+def test_abbreviated_flags_are_refused(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--max-step", "3"])
+    assert "unrecognized arguments: --max-step" in capsys.readouterr().err

@@ -13,13 +13,17 @@ SUBCOMMANDS = ["evaluate", "train", "quickstart", "embed", "export", "serve", "c
 def build_parser() -> argparse.ArgumentParser:
     import importlib
 
+    # allow_abbrev off: `--max-step` must be an error, not a silent `--max-steps`
     parser = argparse.ArgumentParser(
         prog="embedtune",
+        allow_abbrev=False,
         description="Fine-tune language models into text-embedding models and evaluate them on STS.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
     for name in SUBCOMMANDS:
         importlib.import_module(f"embedtune.cli.{name}").add_parser(sub)
+    for command in sub.choices.values():
+        command.allow_abbrev = False
     return parser
 
 

@@ -21,12 +21,18 @@ def add_parser(sub) -> None:
         action="store_true",
         help="merge the LoRA adapter into the base weights (implied by full-weight formats)",
     )
+    p.add_argument(
+        "--dtype",
+        choices=["fp32", "bf16"],
+        default="fp32",
+        help="weight precision of full-weight formats (bf16: half the size)",
+    )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from embedtune.inference.export import export
 
-    out = export(args.source, args.output, args.format, args.merge)
+    out = export(args.source, args.output, args.format, args.merge, args.dtype)
     print(f"exported {args.source} -> {out} ({args.format})")
     return 0
