@@ -21,8 +21,8 @@ from embedtune.diskspace import ensure_free_space
 from embedtune.errors import ConfigError, EmbedtuneError
 from embedtune.evaluation.sts import cosine
 from embedtune.models import Embedder
-from embedtune.models.embedder import DTYPES
 from embedtune.models.config import CONFIG_FILE
+from embedtune.models.embedder import DTYPES
 
 FORMATS = ("sentence-transformers", "hf", "adapter")
 _ST_POOLING = {
