@@ -70,6 +70,11 @@ class TrainConfig:
     skip_bad_rows: bool = _f(False, "skip and count malformed rows instead of stopping")
     hard_negatives: bool = _f(True, "score anchors against in-batch hard negatives too (Eq. 3)")
     group_by_length: bool = _f(True, "batch triplets of similar length together (less padding)")
+    mask_false_negatives: bool = _f(
+        True,
+        "leave out of each anchor's negatives any candidate with its own or its positive's text, "
+        "and the positives of rows with the same anchor (they are not negatives)",
+    )
     # optimisation (the study: batch 60, lr 5e-5, 100 warmup steps, cosine, 1 epoch)
     batch_size: int = _f(
         60, "triplets per optimizer step, over all processes (each takes an equal share)"
@@ -106,6 +111,11 @@ class TrainConfig:
         None, "also score eval_tasks at these steps (at-step-N.json), e.g. for a learning curve"
     )
     eval_batch_size: int = _f(64, "batch size when encoding for evaluation")
+    eval_in_subprocess: bool = _f(
+        True,
+        "score the final model in a fresh child process (as fast as `embedtune evaluate`; "
+        "in the training process it ran ~1.5x slower); single-process runs only",
+    )
     resume: bool = _f(False, "continue from the newest complete checkpoint in output_dir")
 
     def __post_init__(self) -> None:

@@ -115,6 +115,17 @@ def gather_with_grad(t: torch.Tensor) -> torch.Tensor:
     return _GatherWithGrad.apply(t.contiguous())
 
 
+def all_gather(t: torch.Tensor) -> torch.Tensor:
+    """(B, ...) on each of P ranks -> (P*B, ...) on every rank, without gradients (keys,
+    counts); rows stay on ``t``'s device."""
+    if world_size() == 1:
+        return t
+    wire = t.to(_wire()).contiguous()
+    parts = [torch.empty_like(wire) for _ in range(world_size())]
+    dist.all_gather(parts, wire)
+    return torch.cat(parts).to(t.device)
+
+
 def average_gradients(params: list[torch.nn.Parameter]) -> None:
     """Average ``.grad`` across ranks in place (one flat all-reduce)."""
     if world_size() == 1:

@@ -32,3 +32,17 @@ def test_longest_first_chunks_cover_every_row_once_longest_first():
     assert sorted(i for c in chunks for i in c) == list(range(7))
     ordered = [lengths[i] for c in chunks for i in c]
     assert ordered == sorted(ordered, reverse=True) and [len(c) for c in chunks] == [3, 3, 1]
+
+
+def test_rank_shares_balance_tokens_of_a_length_sorted_batch():
+    from embedtune.data.batching import rank_share
+
+    lengths = list(range(64, 0, -1))  # a length-grouped batch: longest first
+    batch = list(range(64))
+    for world in (2, 4):
+        shares = [rank_share(batch, r, world) for r in range(world)]
+        assert sorted(i for s in shares for i in s) == batch  # a partition
+        assert {len(s) for s in shares} == {64 // world}
+        tokens = [sum(lengths[i] for i in s) for s in shares]
+        assert max(tokens) - min(tokens) <= world  # a plain split: 1,024 apart at world 2
+    assert rank_share(batch, 0, 1) == batch

@@ -50,3 +50,23 @@ def test_label_offset_selects_the_gathered_positive():
 def test_bad_temperature():
     with pytest.raises(ValueError):
         InfoNCELoss(0.0)
+
+
+@pytest.mark.parametrize("hard", [True, False])
+def test_masked_candidates_leave_the_denominator(hard):
+    """The masked loss equals the formula with those candidates removed."""
+    g = torch.Generator().manual_seed(1)
+    a, p, n = (torch.randn(4, 8, generator=g, dtype=torch.float64) for _ in range(3))
+    mask = torch.zeros(4, 8, dtype=torch.bool)
+    mask[0, 1] = mask[2, 0] = mask[1, 6] = True  # two positives, one hard negative
+    loss = InfoNCELoss(0.1, hard_negatives=hard)(a, p, n, false_negatives=mask)
+    cos = torch.nn.functional.cosine_similarity
+    total = 0.0
+    for i in range(4):
+        cands = [p[j] for j in range(4) if not mask[i, j]]
+        if hard:
+            cands += [n[j] for j in range(4) if not mask[i, 4 + j]]
+        den = sum(math.exp(cos(a[i], c, dim=0).item() / 0.1) for c in cands)
+        total += -math.log(math.exp(cos(a[i], p[i], dim=0).item() / 0.1) / den)
+    assert loss.item() == pytest.approx(total / 4, rel=1e-6)
+    assert loss.item() < InfoNCELoss(0.1, hard_negatives=hard)(a, p, n).item()

@@ -106,6 +106,10 @@ def test_torchrun_training_matches_single_process_training(tiny_decoder, triplet
     assert max((a[k] - b[k]).abs().max().item() for k in a) <= 1e-5
     rows = [json.loads(x) for x in (tmp_path / "two" / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows] == [1, 2, 3, 4]  # logged once, by the main process
+    # tokens count every process's texts, so the rate is the run's, not rank 0's
+    alone = [json.loads(x) for x in (tmp_path / "one" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["tokens"] for r in rows] == [r["tokens"] for r in alone]
+    # the triplet file repeats each row 4 times: batches hold duplicates, masked across processes
     assert sorted(p.name for p in (tmp_path / "two" / "checkpoints").iterdir()) == [
         "step-2",
         "step-4",

@@ -175,3 +175,45 @@ def test_eval_tasks_at_scores_the_tasks_mid_run_and_eval_before_can_be_skipped(
     mid = json.loads((out / "at-step-2.json").read_text())
     assert set(mid["tasks"]) == {"stsb"}
     assert report["after"]["tasks"]["stsb"]["n"] == 6
+
+
+def test_the_after_evaluation_in_a_child_process_gives_the_in_process_scores(
+    tiny_decoder, triplet_file, tmp_path
+):
+    data, task = read_triplets(triplet_file), _sts_task()
+    scores = {}
+    for name, child in [("child", True), ("inproc", False)]:
+        cfg = _cfg(tmp_path, tiny_decoder, name, max_steps=3, eval_in_subprocess=child)
+        scores[name] = Trainer(cfg, data, final_tasks=[task]).train()["after"]["tasks"]["stsb"]
+    assert scores["child"]["spearman"] == pytest.approx(scores["inproc"]["spearman"], abs=1e-9)
+    assert scores["child"]["pearson"] == pytest.approx(scores["inproc"]["pearson"], abs=1e-6)
+
+
+def test_false_negatives_are_masked_in_training(tiny_decoder, triplet_file, tmp_path):
+    """Rows 0 and 8 of the triplet file are the same triplet: in one batch each is the
+    other's false negative. Masked, the loss is the loss of a batch without the twin in the
+    denominator; unmasked, it is higher."""
+    data = read_triplets(triplet_file)
+    assert data.anchors[0] == data.anchors[8]
+    losses = {}
+    for mask in (True, False):
+        cfg = _cfg(tmp_path, tiny_decoder, f"m{mask}", lora_dropout=0.0, mask_false_negatives=mask)
+        trainer = Trainer(cfg, data)
+        trainer._prepare()
+        batch = [0, 1, 2, 3, 8, 9, 10, 11]  # every row has its twin in the batch
+        expected = trainer._false_negatives(batch, 0)
+        losses[mask], _ = trainer._micro_batch_backward(batch, 1.0)
+    assert expected is None or expected.sum() > 0
+    assert losses[True] < losses[False]
+
+
+def test_a_time_limited_run_says_why_it_stopped_and_its_curve_starts_at_step_0(
+    tiny_decoder, triplet_file, tmp_path, capsys
+):
+    cfg = _cfg(tmp_path, tiny_decoder, max_steps=50, max_minutes=1e-9, eval_every=5)
+    report = Trainer(cfg, read_triplets(triplet_file), dev=_sts_task()).train()
+    out = capsys.readouterr().out
+    assert report["stop_reason"] == "max_minutes"
+    assert f"after {report['steps']} of 50 planned steps" in out and "time limit" in out
+    assert report["eval_history"][0]["step"] == 0  # the untrained model: a curve, not a dot
+    assert len(report["eval_history"]) >= 2

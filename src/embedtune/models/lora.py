@@ -47,6 +47,21 @@ def default_target_modules(model_type: str) -> list[str] | None:
     return TARGET_MODULES.get(model_type)
 
 
+def check_targets(backbone: nn.Module, target_modules: list[str] | None = None) -> None:
+    """Fail before any work when no module of ``backbone`` matches the LoRA targets (peft
+    matches a target by the last part of a module's name); None lets peft pick."""
+    targets = target_modules or default_target_modules(backbone.config.model_type)
+    if not targets:
+        return
+    names = {name.rsplit(".", 1)[-1] for name, _ in backbone.named_modules()}
+    if not names & set(targets):
+        raise ConfigError(
+            f"`lora_target_modules` {targets} match no module of model type "
+            f"{backbone.config.model_type!r}; its linear layers include "
+            f"{sorted({n.rsplit('.', 1)[-1] for n, m in backbone.named_modules() if isinstance(m, nn.Linear)})}"
+        )
+
+
 def apply_lora(
     embedder,
     r: int = 8,

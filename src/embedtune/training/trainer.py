@@ -23,16 +23,19 @@ from tqdm.auto import tqdm
 
 from embedtune import parallel
 from embedtune.config import TrainConfig
-from embedtune.data.batching import epoch_batches
+from embedtune.data.batching import epoch_batches, rank_share
 from embedtune.data.sts import STSData
 from embedtune.data.triplets import Triplets
 from embedtune.errors import EmbedtuneError
+from embedtune.evaluation.child import evaluate_in_child
 from embedtune.evaluation.sts import evaluate_sts
 from embedtune.losses import InfoNCELoss
+from embedtune.losses.false_negatives import false_negative_mask, text_keys
 from embedtune.models import Embedder
-from embedtune.models.lora import apply_lora
+from embedtune.models.lora import apply_lora, check_targets
 from embedtune.training import checkpoint as ckpt
 from embedtune.training import gradcache
+from embedtune.training.fingerprint import check_same_run, fingerprint
 from embedtune.training.report import plot_learning_curve, versions, write_report
 from embedtune.training.schedule import lr_at
 
@@ -73,17 +76,22 @@ class TrainState:
     eval_history: list[dict] = field(default_factory=list)
     best: dict | None = None
     skipped_steps: int = 0
+    bad_in_row: int = 0  # consecutive non-finite steps, so a resume keeps counting them
+
+
+def weight_dtype(cfg: TrainConfig) -> str:
+    """Base weights in bf16 under LoRA (they are frozen), fp32 for full fine-tuning (they
+    are the master weights; compute still autocasts)."""
+    return cfg.dtype if cfg.lora else "fp32"
 
 
 def build_embedder(cfg: TrainConfig, device: torch.device | str = "cpu") -> Embedder:
-    """The backbone for training: base weights in bf16 under LoRA (they are frozen), fp32
-    for full fine-tuning (they are the master weights; compute still autocasts)."""
-    weight_dtype = cfg.dtype if cfg.lora else "fp32"
+    """The backbone for training, in :func:`weight_dtype`, computing in ``cfg.dtype``."""
     embedder = Embedder.load(
         cfg.model,
         pooling=cfg.pooling,
         prompt=cfg.prompt,
-        dtype=weight_dtype,
+        dtype=weight_dtype(cfg),
         device=device,
         attn_implementation=cfg.attn_implementation,
     )
@@ -110,7 +118,6 @@ class Trainer:
         self.embedder = embedder
         self.loss_fn = InfoNCELoss(cfg.temperature, cfg.hard_negatives)
         self._tb = None  # TensorBoard writer, made on first log when tensorboard is installed
-        self._bad_in_row = 0  # consecutive non-finite steps
 
     # -- set-up ---------------------------------------------------------------------------
     def _prepare(self) -> None:
@@ -122,17 +129,33 @@ class Trainer:
             raise TrainingError(
                 f"`batch_size` {cfg.batch_size} must split evenly over {world} processes x {cfg.grad_accum} accumulation steps"
             )
+        # everything that can be checked without the model is checked before it loads, and
+        # before the (minutes-long) evaluation of the untrained model writes anything
+        per_epoch = len(self.triplets) // cfg.batch_size
+        if per_epoch == 0:
+            raise TrainingError(
+                f"{self.triplets.source}: {len(self.triplets)} triplets are fewer than one batch "
+                f"of {cfg.batch_size}; lower --batch-size"
+            )
         checkpoints = ckpt.list_checkpoints(self.out / "checkpoints")
         if checkpoints and not cfg.resume:
             raise TrainingError(
                 f"{self.out} already holds checkpoints; pass --resume to continue or choose another --output-dir"
             )
+        self.fingerprint = fingerprint(cfg.to_dict(), self.triplets.sha256)
+        if cfg.resume and checkpoints:
+            saved = json.loads((checkpoints[-1] / "state.json").read_text())
+            check_same_run(saved.get("fingerprint"), self.fingerprint, str(checkpoints[-1]))
+        if self.out.exists() and not self.out.is_dir():
+            raise TrainingError(f"--output-dir {self.out} is a file, not a folder")
         self.out.mkdir(parents=True, exist_ok=True)
         torch.manual_seed(cfg.seed)
         if self.embedder is None:
             self.embedder = build_embedder(cfg, self.device)
         else:
             self.embedder.to(self.device)
+        if cfg.lora:
+            check_targets(self.embedder.backbone, cfg.lora_target_modules)
         if cfg.resume and checkpoints:
             self.before = self._saved_before()
         else:
@@ -163,17 +186,19 @@ class Trainer:
             tok(t.negatives, cfg.max_length) if t.negatives and cfg.hard_negatives else None
         )
         self.lengths = [len(a) + len(p) for a, p in zip(self.anchor_ids, self.positive_ids)]
-        per_epoch = len(t) // cfg.batch_size
-        if per_epoch == 0:
-            raise TrainingError(
-                f"{len(t)} triplets are fewer than one batch of {cfg.batch_size}; lower --batch-size"
-            )
+        # texts as stable hashes: which candidates are duplicates of an anchor's positive
+        self.keys = None
+        if cfg.mask_false_negatives:
+            negatives = t.negatives if self.negative_ids is not None else None
+            self.keys = [text_keys(x) if x else None for x in (t.anchors, t.positives, negatives)]
         self.total_steps = cfg.max_steps or max(1, math.floor(cfg.epochs * per_epoch))
         self.state = TrainState()
         ckpt.remove_partial(self.out / "checkpoints")
         if cfg.resume and checkpoints:
             latest = checkpoints[-1]
-            self.state = TrainState(**ckpt.load_checkpoint(latest, self.embedder, self.optimizer))
+            saved = ckpt.load_checkpoint(latest, self.embedder, self.optimizer)
+            saved.pop("fingerprint", None)
+            self.state = TrainState(**saved)
             self.state.resumes += 1
             print(f"[embedtune] resuming from {latest} (step {self.state.step})", flush=True)
             self._rewrite_metrics(self.state.step)
@@ -227,15 +252,29 @@ class Trainer:
         positives, negatives = cands[: len(idx)], cands[len(idx) :]
         all_positives = parallel.gather_with_grad(positives)  # (P*B, D)
         all_negatives = parallel.gather_with_grad(negatives) if len(negatives) else None
-        loss = self.loss_fn(
-            anchors, all_positives, all_negatives, label_offset=parallel.rank() * len(idx)
-        )
+        offset = parallel.rank() * len(idx)
+        mask = self._false_negatives(idx, offset)
+        if mask is not None:
+            mask = mask.to(anchors.device)
+        loss = self.loss_fn(anchors, all_positives, all_negatives, offset, mask)
         (loss * scale).backward()
         if cached:  # replay each mini-batch with autograd and push its cached gradient in
             gradcache.replay_with_graph(emb, anchor_ids, anchor_plan, anchors.grad)
             gradcache.replay_with_graph(emb, cand_ids, cand_plan, cands.grad)
         tokens = sum(len(x) for x in anchor_ids) + sum(len(x) for x in cand_ids)
         return parallel.all_reduce_sum(loss.item()) / parallel.world_size(), tokens
+
+    def _false_negatives(self, idx: list[int], offset: int) -> torch.Tensor | None:
+        """(B, P+N) mask of this process's anchors' candidates that are duplicates, from the
+        text keys of every process's rows (None when masking is off)."""
+        if self.keys is None:
+            return None
+        rows = torch.as_tensor(idx)
+        a, p, n = (k[rows] if k is not None else None for k in self.keys)
+        gather = parallel.all_gather
+        return false_negative_mask(
+            a, p, gather(a), gather(p), gather(n) if n is not None else None, offset
+        )
 
     def train_step(self, batch: list[int]) -> tuple[float, int, float]:
         """One optimizer step on ``batch`` at ``state.step``; returns (loss, tokens, lr).
@@ -257,8 +296,7 @@ class Trainer:
         loss_sum, tokens = 0.0, 0
         for k in range(cfg.grad_accum):
             micro_batch = batch[k * micro : (k + 1) * micro]
-            share = len(micro_batch) // parallel.world_size()
-            mine = micro_batch[parallel.rank() * share : (parallel.rank() + 1) * share]
+            mine = rank_share(micro_batch, parallel.rank(), parallel.world_size())
             loss, n_tok = self._micro_batch_backward(mine, 1.0 / cfg.grad_accum)
             loss_sum += loss / cfg.grad_accum
             tokens += n_tok
@@ -267,18 +305,18 @@ class Trainer:
         norm = torch.nn.utils.clip_grad_norm_(self.params, cfg.max_grad_norm or float("inf"))
         if not (math.isfinite(loss_sum) and torch.isfinite(norm)):
             self.optimizer.zero_grad(set_to_none=True)
-            self._bad_in_row += 1
+            st.bad_in_row += 1
             st.skipped_steps += 1
             warnings.warn(
-                f"step {st.step}: non-finite loss or gradient, step skipped ({self._bad_in_row} in a row)",
+                f"step {st.step}: non-finite loss or gradient, step skipped ({st.bad_in_row} in a row)",
                 stacklevel=2,
             )
-            if self._bad_in_row >= MAX_BAD_STEPS:
+            if st.bad_in_row >= MAX_BAD_STEPS:
                 raise TrainingError(
-                    f"{self._bad_in_row} non-finite steps in a row at step {st.step}; stopping (try a lower --lr or --dtype fp32)"
+                    f"{st.bad_in_row} non-finite steps in a row at step {st.step}; stopping (try a lower --lr or --dtype fp32)"
                 )
         else:
-            self._bad_in_row = 0
+            st.bad_in_row = 0
             # step
             self.optimizer.step()
             self.optimizer.zero_grad(set_to_none=True)
@@ -327,11 +365,24 @@ class Trainer:
                 f"[embedtune] evaluating {when} training on {', '.join(t.key for t in self.final_tasks)}",
                 flush=True,
             )
+        cfg = self.cfg
+        if when == "after" and cfg.eval_in_subprocess and parallel.world_size() == 1:
+            scores = evaluate_in_child(
+                self.out / "final",
+                self.final_tasks,
+                cfg.eval_batch_size,
+                cfg.dtype,
+                dtype=weight_dtype(cfg),
+                device=str(self.device),
+                attn_implementation=cfg.attn_implementation,
+            )
+        else:
+            scores = evaluate_sts(self.embedder, self.final_tasks, batch_size=cfg.eval_batch_size)
         result = {
-            "model": self.cfg.model,
+            "model": cfg.model,
             "pooling": self.embedder.config.pooling,
             "dtype": self.embedder.compute_dtype,
-            **evaluate_sts(self.embedder, self.final_tasks, batch_size=self.cfg.eval_batch_size),
+            **scores,
         }
         if parallel.is_main():
             (self.out / f"{when}.json").write_text(json.dumps(result, indent=2) + "\n")
@@ -359,7 +410,8 @@ class Trainer:
         cfg, st, emb = self.cfg, self.state, self.embedder
         self._wall_start = start - st.wall_seconds
         emb.train()
-        self._bad_in_row = 0
+        if st.step == 0 and cfg.eval_every and self.dev is not None:
+            self._eval_and_track()  # step 0: the curve starts from the untrained model
         bar = tqdm(
             total=self.total_steps,
             initial=st.step,
@@ -390,11 +442,13 @@ class Trainer:
                 # log
                 if cfg.log_every and (st.step % cfg.log_every == 0 or st.step == self.total_steps):
                     elapsed = max(time.perf_counter() - window_start, 1e-9)
+                    window_tokens = int(parallel.all_reduce_sum(window_tokens))  # every rank's
                     row = {
                         "step": st.step,
                         "loss": round(loss_sum, 6),
                         "lr": lr,
                         "triplets_per_s": round(window_triplets / elapsed, 2),
+                        "tokens": window_tokens,  # since the last row, all processes
                         "tokens_per_s": round(window_tokens / elapsed, 1),
                         "train_seconds": round(st.train_seconds, 1),
                     }
@@ -419,6 +473,13 @@ class Trainer:
                 continue
             break
         bar.close()
+        if stop_reason == "max_minutes" and parallel.is_main():
+            print(
+                f"[embedtune] stopped by the time limit (max_minutes {cfg.max_minutes:g}) after "
+                f"{st.step} of {self.total_steps} planned steps; the lr schedule was planned for "
+                f"{self.total_steps}, so it ended above its floor",
+                flush=True,
+            )
         if self.dev is not None and (not st.eval_history or st.eval_history[-1]["step"] != st.step):
             self._eval_and_track()
         final = self._save_embedder("final")
@@ -488,6 +549,7 @@ class Trainer:
             return
         st.wall_seconds = time.perf_counter() - self._wall_start
         state = {k: getattr(st, k) for k in TrainState.__dataclass_fields__}
+        state["fingerprint"] = self.fingerprint
         ckpt.save_checkpoint(
             self.out / "checkpoints" / f"step-{st.step}", self.embedder, self.optimizer, state
         )
