@@ -49,6 +49,11 @@ class TrainConfig:
     max_length: int = _f(128, "truncate training texts to this many tokens")
     dtype: str = _f("bf16", "bf16 (autocast, fp32 LoRA weights) or fp32")
     attn_implementation: str | None = _f(None, "eager | sdpa (default: transformers' choice)")
+    trust_remote_code: bool = _f(
+        False,
+        "run modelling code shipped with the model (auto_map in its config.json, e.g. MiniCPM); "
+        "only for models you trust; saved with the trained model",
+    )
     device: str = _f(
         "auto", "auto | cpu | cuda | cuda:N (auto: this process's GPU when CUDA is there, else CPU)"
     )

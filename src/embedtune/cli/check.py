@@ -18,19 +18,25 @@ def add_parser(sub) -> None:
         action="store_true",
         help="turn EOS appending off (to see the check fail)",
     )
+    p.add_argument(
+        "--trust-remote-code",
+        action="store_true",
+        help="run modelling code shipped with the model (auto_map); only for models you trust",
+    )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from embedtune.inference.checks import run_checks
-    from embedtune.inference.export import resolve_source
 
     overrides = {}
     if args.pooling:
         overrides["pooling"] = args.pooling
     if args.no_append_eos:
         overrides["append_eos"] = False
-    results = run_checks(resolve_source(args.model), **overrides)
+    if args.trust_remote_code:
+        overrides["trust_remote_code"] = True
+    results = run_checks(args.model, **overrides)
     for r in results:
         print(f"{'PASS' if r.passed else 'FAIL'}  {r.name:<10} {r.reason}")
     failed = [r.name for r in results if not r.passed]

@@ -30,6 +30,17 @@ def add_model_options(p: argparse.ArgumentParser, model_required: bool = True) -
         help="compute precision (default bf16: fast on AMX CPUs and GPUs)",
     )
     p.add_argument(
+        "--attn-implementation",
+        choices=["eager", "sdpa"],
+        help="attention kernels (default: transformers' choice; eager is faster for short texts on CPU)",
+    )
+    p.add_argument(
+        "--trust-remote-code",
+        action="store_true",
+        default=None,
+        help="run modelling code shipped with the model (auto_map); only for models you trust",
+    )
+    p.add_argument(
         "--device",
         default="auto",
         help="auto (a GPU when CUDA is there, else CPU), cpu, cuda or cuda:N",
@@ -50,4 +61,6 @@ def embedder_overrides(args: argparse.Namespace) -> dict:
         "max_length": args.max_length,
         "dtype": args.dtype,
         "device": args.device,
+        "attn_implementation": args.attn_implementation,
+        "trust_remote_code": args.trust_remote_code,
     }

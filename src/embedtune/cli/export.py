@@ -27,12 +27,20 @@ def add_parser(sub) -> None:
         default="fp32",
         help="weight precision of full-weight formats (bf16: half the size)",
     )
+    p.add_argument(
+        "--trust-remote-code",
+        action="store_true",
+        default=None,
+        help="run modelling code shipped with the model (auto_map); saved models remember it",
+    )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from embedtune.inference.export import export
 
-    out = export(args.source, args.output, args.format, args.merge, args.dtype)
+    out = export(
+        args.source, args.output, args.format, args.merge, args.dtype, args.trust_remote_code
+    )
     print(f"exported {args.source} -> {out} ({args.format})")
     return 0

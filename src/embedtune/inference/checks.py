@@ -78,7 +78,7 @@ def check_batch_size(emb: Embedder) -> tuple[bool, str]:
 def check_merge(emb: Embedder, source: str) -> tuple[bool, str]:
     if not emb.config.adapter:
         return True, "not needed (full weights, no LoRA adapter)"
-    merged = Embedder.load(source, dtype="fp32")
+    merged = Embedder.load(source, dtype="fp32", trust_remote_code=emb.config.trust_remote_code)
     merged.backbone = merged.backbone.merge_and_unload()
     cos = cosine(emb.encode(TEXTS), merged.encode(TEXTS)).min()
     return cos >= 0.9999, f"merged vs adapter model: min cosine {cos:.6f}"
@@ -95,7 +95,8 @@ def check_export(emb: Embedder, source: str) -> tuple[bool, str]:
         return True, "skipped (a prompt with a suffix has no sentence-transformers form)"
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            export(source, f"{tmp}/st", "sentence-transformers", merge=True)
+            trust = emb.config.trust_remote_code
+            export(source, f"{tmp}/st", "sentence-transformers", True, trust_remote_code=trust)
         except EmbedtuneError as e:
             return False, f"export failed: {e}"
         cos = sentence_transformers_agreement(emb, Path(tmp) / "st")
@@ -127,7 +128,8 @@ def run_checks(source: str, **overrides) -> list[CheckResult]:
         ("export", lambda: check_export(emb, source)),
         ("bf16", lambda: check_bf16(emb)),
     ]
-    if overrides:  # export and merge reload the source as saved, which would undo the overrides
+    # export and merge reload the source as saved, which would undo the overrides
+    if set(overrides) - {"trust_remote_code"}:
         checks = [c for c in checks if c[0] not in ("merge", "export")]
     results = []
     for name, fn in checks:

@@ -21,8 +21,8 @@ from embedtune.diskspace import ensure_free_space
 from embedtune.errors import ConfigError, EmbedtuneError
 from embedtune.evaluation.sts import cosine
 from embedtune.models import Embedder
-from embedtune.models.config import CONFIG_FILE
 from embedtune.models.embedder import DTYPES
+from embedtune.models.sources import resolve_run_folder
 
 FORMATS = ("sentence-transformers", "hf", "adapter")
 _ST_POOLING = {
@@ -31,12 +31,6 @@ _ST_POOLING = {
     "last_token": "lasttoken",
     "weighted_mean": "weightedmean",
 }
-
-
-def resolve_source(source: str) -> str:
-    """A run folder means its ``final/`` embedder."""
-    run_final = Path(source) / "final"
-    return str(run_final) if (run_final / CONFIG_FILE).is_file() else source
 
 
 def make_tokenizer_append_eos(tokenizer) -> None:
@@ -112,6 +106,7 @@ def export(
     fmt: str = "sentence-transformers",
     merge: bool = False,
     dtype: str = "fp32",
+    trust_remote_code: bool | None = None,
 ) -> Path:
     """Write ``source`` (an embedder folder or a run folder) into ``output`` as ``fmt``, with
     weights in ``dtype`` (bf16 halves the folder: 0.54 GB instead of 1.07 GB for
@@ -121,8 +116,9 @@ def export(
         raise ConfigError(f"`format` must be one of {FORMATS}, got {fmt!r}")
     if dtype not in DTYPES:
         raise ConfigError(f"`dtype` must be one of {sorted(DTYPES)}, got {dtype!r}")
-    source = resolve_source(source)
-    emb = Embedder.load(source, dtype="fp32")
+    if Path(source).is_dir():
+        source = str(resolve_run_folder(Path(source)))
+    emb = Embedder.load(source, dtype="fp32", trust_remote_code=trust_remote_code)
     out = Path(output)
     if fmt == "adapter" and not emb.config.adapter:
         raise ConfigError(
@@ -178,7 +174,8 @@ def sentence_transformers_agreement(emb: Embedder, folder: Path) -> float:
 
     from embedtune.inference.checks import TEXTS
 
-    theirs = SentenceTransformer(str(folder), device="cpu").encode(
+    trust = emb.config.trust_remote_code
+    theirs = SentenceTransformer(str(folder), device="cpu", trust_remote_code=trust).encode(
         TEXTS, batch_size=len(TEXTS), convert_to_numpy=True
     )
     ours = emb.encode(TEXTS, batch_size=len(TEXTS))
@@ -222,8 +219,15 @@ def _write_sentence_transformers(emb: Embedder, folder: Path) -> None:
     hf_dir = folder / ".hf"
     emb.save(hf_dir)
     _drop_chat_template(hf_dir)
+    trust = {"trust_remote_code": True} if cfg.trust_remote_code else {}
     modules = [
-        Transformer(str(hf_dir), max_seq_length=cfg.max_length),
+        Transformer(
+            str(hf_dir),
+            max_seq_length=cfg.max_length,
+            model_kwargs=trust,
+            processor_kwargs=trust,
+            config_kwargs=trust,
+        ),
         Pooling(emb.dim, pooling_mode=_ST_POOLING[cfg.pooling]),
     ]
     if cfg.normalize:

@@ -30,6 +30,9 @@ class EmbedderConfig:
     padding_side: str = "right"
     base_model: str | None = None  # backbone reference when the weights are a LoRA adapter
     adapter: bool = False
+    # the backbone runs modelling code shipped with it (auto_map); saved so that a model
+    # trusted once loads again without the flag
+    trust_remote_code: bool = False
 
     def __post_init__(self) -> None:
         if self.pooling not in POOLING_MODES:

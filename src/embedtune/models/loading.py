@@ -1,15 +1,21 @@
 """Resolving ``NAME | PATH | HUB_ID`` to an :class:`Embedder`.
 
-Order: a registry name (offline package) -> a folder saved by embedtune (full weights or a
-LoRA adapter over a referenced base) -> any other local folder (HF or sentence-transformers
-layout) -> a Hub id. The pooling default comes from, in order: the caller, embedtune.json,
-the registry, a sentence-transformers ``1_Pooling`` folder, the architecture (decoders use
-the last token, encoders the mean).
+Order: a registry name (offline package) -> a training run's folder (its ``final/``) -> a
+folder saved by embedtune (full weights or a LoRA adapter over a referenced base) -> any other
+local folder (HF or sentence-transformers layout) -> a Hub id (``sources.py``: never for
+anything that looks like a path, and only after a quick check). The pooling default comes
+from, in order: the caller, embedtune.json, the registry, a sentence-transformers
+``1_Pooling`` folder, the architecture (decoders use the last token, encoders the mean).
+
+Models whose architecture transformers does not know ship their own modelling code
+(``auto_map`` in config.json, e.g. MiniCPM); running it needs ``trust_remote_code``, which is
+off unless asked for and then saved with the model.
 """
 
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import fields
 from pathlib import Path
 
@@ -20,6 +26,7 @@ from embedtune.errors import ConfigError, EmbedtuneError
 from embedtune.models import registry
 from embedtune.models.config import CONFIG_FILE, EmbedderConfig
 from embedtune.models.embedder import DTYPES, Embedder
+from embedtune.models.sources import check_hub, looks_like_path, resolve_run_folder
 
 _ST_POOLING = {
     "pooling_mode_cls_token": "cls",
@@ -27,6 +34,8 @@ _ST_POOLING = {
     "pooling_mode_weightedmean_tokens": "weighted_mean",
     "pooling_mode_lasttoken": "last_token",
 }
+# peft asks transformers for a deprecated attribute on every wrap and load
+warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
 
 
 def _is_decoder(hf_config) -> bool:
@@ -53,36 +62,71 @@ def _sentence_transformers_settings(folder: Path) -> dict:
     return found
 
 
-def _load_backbone(source: str, dtype: torch.dtype, attn_implementation: str | None = None):
+def _needs_remote_code(source: str) -> list[str]:
+    """The custom classes a local folder's config.json asks to run (empty for a Hub id)."""
+    config = Path(source) / "config.json"
+    if not config.is_file():
+        return []
+    try:
+        return sorted(json.loads(config.read_text()).get("auto_map", {}).values())
+    except (ValueError, AttributeError):
+        return []
+
+
+def _remote_code_error(source: str, detail: str) -> EmbedtuneError:
+    return EmbedtuneError(
+        f"model {source!r} ships its own modelling code ({detail}); if you trust it, pass "
+        "--trust-remote-code (config key `trust_remote_code: true`)"
+    )
+
+
+def _load_backbone(
+    source: str,
+    dtype: torch.dtype,
+    attn_implementation: str | None = None,
+    trust_remote_code: bool = False,
+    local_only: bool = False,
+):
     from transformers import AutoModel, AutoTokenizer
 
+    custom = _needs_remote_code(source)
+    if custom and not trust_remote_code:
+        raise _remote_code_error(source, f"auto_map in config.json: {', '.join(custom)}")
     extra = {"attn_implementation": attn_implementation} if attn_implementation else {}
+    common = {"trust_remote_code": trust_remote_code, "local_files_only": local_only}
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source)
-        backbone = AutoModel.from_pretrained(source, dtype=dtype, **extra)
-    except OSError as e:
+        tokenizer = AutoTokenizer.from_pretrained(source, **common)
+        backbone = AutoModel.from_pretrained(source, dtype=dtype, **common, **extra)
+    except (OSError, ValueError, KeyError, ImportError) as e:
+        first = str(e).splitlines()[0] if str(e) else ""
+        if "trust_remote_code" in str(e) or "does not recognize this architecture" in str(e):
+            raise _remote_code_error(source, first) from None
         names = ", ".join(registry.NAMED_MODELS)
         raise EmbedtuneError(
-            f"cannot load model {source!r}: not a named model ({names}), not a model folder, "
-            f"and not loadable from the Hub ({e.__class__.__name__}: {str(e).splitlines()[0]})"
+            f"cannot load model {source!r} (not a named model: {names}): "
+            f"{e.__class__.__name__}: {first}"
         ) from None
     return backbone, tokenizer
 
 
-def _resolve_source(name: str) -> tuple[str, dict]:
-    """Local folder (or Hub id) for ``name`` and the defaults that come with it."""
+def _resolve_source(name: str) -> tuple[str, dict, bool]:
+    """Local folder (or Hub id) for ``name``, the defaults that come with it, and whether to
+    read it from the local Hugging Face cache only."""
     named = registry.resolve_named(name)
     if named is not None:
         folder = registry.locate(name)
         defaults = _sentence_transformers_settings(folder)
         defaults["pooling"] = named.pooling
-        return str(folder), defaults
+        return str(folder), defaults, False
     path = Path(name).expanduser()
     if path.is_dir():
-        return str(path.resolve()), _sentence_transformers_settings(path)
-    if path.suffix or name.startswith((".", "/", "~")):
+        return str(path.resolve()), _sentence_transformers_settings(path), False
+    if path.exists():
+        raise EmbedtuneError(f"model path {name!r} is a file; give the model's folder")
+    if looks_like_path(name):
         raise EmbedtuneError(f"model path {name!r} does not exist")
-    return name, {}
+    local_only = check_hub(name, ", ".join(registry.NAMED_MODELS))
+    return name, {}, local_only
 
 
 def load_embedder(
@@ -90,11 +134,17 @@ def load_embedder(
     dtype: str = "fp32",
     device: str | torch.device = "cpu",
     attn_implementation: str | None = None,
+    trust_remote_code: bool | None = None,
     **overrides,
 ) -> Embedder:
-    """An Embedder from a named model, a folder (embedtune, sentence-transformers or plain
-    transformers) or a Hub id, on ``device`` ('auto' picks a GPU when there is one)."""
-    known = {f.name for f in fields(EmbedderConfig)} - {"base_model", "adapter"}
+    """An Embedder from a named model, a run folder, a folder (embedtune, sentence-transformers
+    or plain transformers) or a Hub id, on ``device`` ('auto' picks a GPU when there is one).
+    ``trust_remote_code`` None: what the saved model says (off for anything else)."""
+    known = {f.name for f in fields(EmbedderConfig)} - {
+        "base_model",
+        "adapter",
+        "trust_remote_code",
+    }
     unknown = sorted(set(overrides) - known)
     if unknown:
         raise ConfigError(f"unknown Embedder option(s) {unknown}; known: {sorted(known)}")
@@ -103,23 +153,31 @@ def load_embedder(
         raise ConfigError(f"`dtype` must be one of {sorted(DTYPES)}, got {dtype!r}")
     device = parallel.local_device(device) if isinstance(device, str) else device
     folder = Path(name).expanduser()
+    if folder.is_dir():
+        folder = resolve_run_folder(folder)
     if (folder / CONFIG_FILE).is_file():
         saved = EmbedderConfig.read(folder)
+        if trust_remote_code is not None:
+            saved.trust_remote_code = trust_remote_code
         if saved.adapter:
             return _load_adapter(folder, saved, dtype, device, overrides, attn_implementation)
         settings = {f.name: getattr(saved, f.name) for f in fields(EmbedderConfig)}
         settings.update(overrides)
         backbone, tokenizer = _load_backbone(
-            str(folder.resolve()), DTYPES[dtype], attn_implementation
+            str(folder.resolve()), DTYPES[dtype], attn_implementation, saved.trust_remote_code
         )
         return Embedder(backbone, tokenizer, EmbedderConfig(**settings), dtype).to(device)
 
-    source, defaults = _resolve_source(name)
-    backbone, tokenizer = _load_backbone(source, DTYPES[dtype], attn_implementation)
+    source, defaults, local_only = _resolve_source(name)
+    trust = bool(trust_remote_code)
+    backbone, tokenizer = _load_backbone(
+        source, DTYPES[dtype], attn_implementation, trust, local_only
+    )
     settings = {"pooling": "last_token" if _is_decoder(backbone.config) else "mean"}
     settings.update(defaults)
     settings.update(overrides)
     settings["base_model"] = name if registry.resolve_named(name) else source
+    settings["trust_remote_code"] = trust
     return Embedder(backbone, tokenizer, EmbedderConfig(**settings), dtype).to(device)
 
 
@@ -133,18 +191,18 @@ def _load_adapter(
 ) -> Embedder:
     """A LoRA adapter folder: load its base model, then the adapter on top."""
     from peft import PeftModel
+    from transformers import AutoTokenizer
 
     if not saved.base_model:
         raise ConfigError(
             f"{folder / CONFIG_FILE}: `base_model` is required when `adapter` is true"
         )
-    source, _ = _resolve_source(saved.base_model)
-    from transformers import AutoModel, AutoTokenizer
-
-    extra = {"attn_implementation": attn_implementation} if attn_implementation else {}
-    base = AutoModel.from_pretrained(source, dtype=DTYPES[dtype], **extra)
+    source, _, local_only = _resolve_source(saved.base_model)
+    base, _ = _load_backbone(
+        source, DTYPES[dtype], attn_implementation, saved.trust_remote_code, local_only
+    )
     backbone = PeftModel.from_pretrained(base, folder / "adapter")
-    tokenizer = AutoTokenizer.from_pretrained(folder)
+    tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=saved.trust_remote_code)
     settings = {f.name: getattr(saved, f.name) for f in fields(EmbedderConfig)}
     settings.update(overrides)
     return Embedder(backbone, tokenizer, EmbedderConfig(**settings), dtype).to(device)

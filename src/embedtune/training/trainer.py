@@ -94,6 +94,7 @@ def build_embedder(cfg: TrainConfig, device: torch.device | str = "cpu") -> Embe
         dtype=weight_dtype(cfg),
         device=device,
         attn_implementation=cfg.attn_implementation,
+        trust_remote_code=cfg.trust_remote_code,
     )
     embedder.compute_dtype = cfg.dtype
     return embedder
@@ -118,6 +119,7 @@ class Trainer:
         self.embedder = embedder
         self.loss_fn = InfoNCELoss(cfg.temperature, cfg.hard_negatives)
         self._tb = None  # TensorBoard writer, made on first log when tensorboard is installed
+        self.masked = 0  # false-negative candidates masked since the last metrics row
 
     # -- set-up ---------------------------------------------------------------------------
     def _prepare(self) -> None:
@@ -255,6 +257,7 @@ class Trainer:
         offset = parallel.rank() * len(idx)
         mask = self._false_negatives(idx, offset)
         if mask is not None:
+            self.masked += int(mask.sum())
             mask = mask.to(anchors.device)
         loss = self.loss_fn(anchors, all_positives, all_negatives, offset, mask)
         (loss * scale).backward()
@@ -449,6 +452,7 @@ class Trainer:
                         "lr": lr,
                         "triplets_per_s": round(window_triplets / elapsed, 2),
                         "tokens": window_tokens,  # since the last row, all processes
+                        "masked": int(parallel.all_reduce_sum(self.masked)),  # false negatives
                         "tokens_per_s": round(window_tokens / elapsed, 1),
                         "train_seconds": round(st.train_seconds, 1),
                     }
@@ -457,6 +461,7 @@ class Trainer:
                         loss=f"{loss_sum:.4f}", lr=f"{lr:.2e}", tps=f"{row['triplets_per_s']:.1f}"
                     )
                     window_start, window_triplets, window_tokens = time.perf_counter(), 0, 0
+                    self.masked = 0
                 # evaluate
                 if cfg.eval_every and self.dev is not None and st.step % cfg.eval_every == 0:
                     self._eval_and_track()
