@@ -72,6 +72,11 @@ class TrainConfig:
     )
     data_dir: str | None = _f(None, "data root for STS evaluation (default: $EMBEDTUNE_DATA_DIR)")
     columns: list[str] | None = _f(None, "anchor, positive[, negative] column names")
+    header: bool | None = _f(
+        None,
+        "whether the data file's first line names its columns (default: detect; without a "
+        "header the columns are anchor, positive[, negative] in that order)",
+    )
     skip_bad_rows: bool = _f(False, "skip and count malformed rows instead of stopping")
     hard_negatives: bool = _f(True, "score anchors against in-batch hard negatives too (Eq. 3)")
     group_by_length: bool = _f(True, "batch triplets of similar length together (less padding)")

@@ -77,3 +77,41 @@ def test_sample_is_seeded_and_keeps_triplets_together(triplet_file):
     for anchor, positive, negative in zip(a.anchors, a.positives, a.negatives):
         i = full.anchors.index(anchor)
         assert (full.positives[i], full.negatives[i]) == (positive, negative)
+
+
+def test_a_file_without_a_header_is_read_by_position(tmp_path):
+    tsv = tmp_path / "plain.tsv"
+    tsv.write_text(
+        "A man plays.\tA man makes music.\tA man sleeps.\nA cat sits.\tA pet sits.\tA car.\n"
+    )
+    t = read_triplets(tsv)
+    assert t.headerless and len(t) == 2 and t.anchors[0] == "A man plays."
+    assert t.negatives == ["A man sleeps.", "A car."]
+    csv_file = tmp_path / "pairs.csv"
+    csv_file.write_text('"A man plays, loudly.",A man makes music.\nA cat sits.,A pet sits.\n')
+    pairs = read_triplets(csv_file)
+    assert (
+        pairs.headerless and pairs.positives[0] == "A man makes music." and not pairs.has_negatives
+    )
+    # one-word rows look like names: the caller says there is no header
+    words = tmp_path / "words.tsv"
+    words.write_text("dog\tpuppy\tcar\ncat\tkitten\tboat\n")
+    with pytest.raises(DataError, match="--no-header"):
+        read_triplets(words)
+    assert len(read_triplets(words, header=False)) == 2
+
+
+def test_unknown_column_names_say_which_flags_fix_it(tmp_path):
+    path = tmp_path / "named.tsv"
+    path.write_text("question\tanswer\nwho?\tme\n")
+    with pytest.raises(DataError, match=r"--columns ANCHOR,POSITIVE\[,NEGATIVE\].*--no-header"):
+        read_triplets(path)
+    assert read_triplets(path, columns=("question", "answer")).anchors == ["who?"]
+
+
+def test_the_train_command_takes_header_flags():
+    from embedtune.cli import build_parser
+
+    args = build_parser().parse_args(["train", "--no-header"])
+    assert args.header is False
+    assert build_parser().parse_args(["train"]).header is None

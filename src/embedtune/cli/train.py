@@ -27,7 +27,7 @@ def add_parser(sub) -> None:
     for f in fields(TrainConfig):
         flag = "--" + f.name.replace("_", "-")
         help_text = f.metadata.get("help", "")
-        if hints[f.name] is bool:
+        if hints[f.name] in (bool, bool | None):
             p.add_argument(
                 flag, action=argparse.BooleanOptionalAction, default=None, help=help_text
             )

@@ -46,8 +46,10 @@ def read_rows(
     delimiter: str = "\t",
     required: Sequence[str] = (),
     on_bad_row: Callable[[DataError], None] | None = None,
+    names: Sequence[str] | None = None,
 ) -> Iterator[Row]:
-    """Yield the rows of a headered, unquoted delimited file.
+    """Yield the rows of a headered, unquoted delimited file (``names``: the file has no
+    header line, its first line is data, and these are its columns).
 
     Checks that every row has as many fields as the header and that the ``required``
     columns exist; a violation raises :class:`DataError` naming ``file:line``. Blank lines
@@ -65,10 +67,13 @@ def read_rows(
     if not path.is_file():
         raise DataError(f"{path}: no such file")
     with path.open("rb") as f:
-        header_raw = f.readline()
-        if not header_raw.strip():
-            raise DataError(f"{path}:1: empty file or missing header line")
-        header = _decode(header_raw, path, 1).split(delimiter)
+        if names is None:
+            header_raw = f.readline()
+            if not header_raw.strip():
+                raise DataError(f"{path}:1: empty file or missing header line")
+            header, first_line = _decode(header_raw, path, 1).split(delimiter), 2
+        else:
+            header, first_line = list(names), 1
         if len(header) < 2:
             raise DataError(
                 f"{path}:1: header has one column ({header[0][:60]!r}); "
@@ -81,7 +86,7 @@ def read_rows(
         if missing:
             raise DataError(f"{path}:1: missing column(s) {missing}; header has {header}")
         blank_at = 0
-        for lineno, raw in enumerate(f, start=2):
+        for lineno, raw in enumerate(f, start=first_line):
             try:
                 text = _decode(raw, path, lineno)
             except DataError as e:
@@ -106,11 +111,13 @@ def read_rows(
 
 
 def read_csv_records(
-    path: Path, on_bad_row: Callable[[DataError], None] | None = None
+    path: Path,
+    on_bad_row: Callable[[DataError], None] | None = None,
+    names: Sequence[str] | None = None,
 ) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
     """(header, iterator of (line, record)) of a quoted CSV file (quoted fields may span
     lines; the line reported is where the record ends). Same error rules as
-    :func:`read_rows`."""
+    :func:`read_rows`, and the same ``names`` for a file without a header line."""
     raw = path.read_bytes()
     try:
         text = raw.decode("utf-8-sig")
@@ -118,7 +125,7 @@ def read_csv_records(
         line = raw[: e.start].count(b"\n") + 1
         raise DataError(f"{path}:{line}: undecodable bytes; the file must be UTF-8") from None
     reader = csv.reader(io.StringIO(text, newline=""))
-    header = next(reader, None)
+    header = list(names) if names is not None else next(reader, None)
     if not header:
         raise DataError(f"{path}:1: empty file or missing header line")
 

@@ -4,7 +4,8 @@ Recognised layouts without configuration: ``anchor, positive, negative`` (``../s
 nli/triplets.tsv``, sentence-transformers' all-nli), SimCSE's ``sent0, sent1, hard_neg``
 (``nli_for_simcse.csv``) and ``premise, entailment, contradiction``. Other names are given
 with ``columns=(anchor, positive, negative)``. Pairs without a negative column train with
-in-batch negatives only.
+in-batch negatives only. A TSV or CSV file without a header line (its first row holds text,
+not column names; or ``header=False``) is read by position: anchor, positive[, negative].
 
 A bad row (missing field, empty text, wrong column count, undecodable bytes) stops the load
 with ``file:line``; with ``skip_bad_rows=True`` it is skipped and counted instead.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +43,7 @@ class Triplets:
     source: str
     sha256: str = ""
     skipped: list[str] = field(default_factory=list)  # one message per skipped row
+    headerless: bool = False  # read by position: the file had no header line
 
     def __len__(self) -> int:
         return len(self.anchors)
@@ -78,24 +81,48 @@ def _pick_columns(
         if layout[0] in header and layout[1] in header:
             return layout[0], layout[1], layout[2] if layout[2] in header else None
     raise DataError(
-        f"{where}: cannot tell anchor/positive/negative columns from {header}; "
-        f"known layouts {KNOWN_LAYOUTS}, or pass columns=ANCHOR,POSITIVE[,NEGATIVE]"
+        f"{where}: cannot tell anchor/positive/negative columns from the header {header}; "
+        f"known layouts {KNOWN_LAYOUTS}. Name them with --columns ANCHOR,POSITIVE[,NEGATIVE] "
+        "(config key `columns`), or pass --no-header if that line is data, not column names"
     )
 
 
-def _records(path: Path, fmt: str, on_bad) -> tuple[list[str], Iterator[tuple[int, dict]]]:
-    """(header, iterator of (line, record)) for one file format."""
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,63}")
+
+
+def _positional(n: int) -> list[str]:
+    """Column names for a file without a header: anchor, positive, negative, column4, ..."""
+    return (["anchor", "positive", "negative"] + [f"column{i + 1}" for i in range(3, n)])[:n]
+
+
+def _is_header(first: list[str], header: bool | None, columns) -> bool:
+    """Whether a first row names columns: as told, else when every cell looks like a name
+    (`sent0`, `hard_neg`), not like text (`A man plays.`)."""
+    if header is not None:
+        return header
+    return bool(columns) or all(_NAME.fullmatch(c.strip()) for c in first)
+
+
+def _records(
+    path: Path, fmt: str, on_bad, header: bool | None = None, columns=None
+) -> tuple[list[str], Iterator[tuple[int, dict]], bool]:
+    """(header, iterator of (line, record), headerless) for one file format."""
     if fmt == "tsv":
-        rows = read_rows(path, "\t", on_bad_row=on_bad)
         with path.open("rb") as f:
-            header = (
+            first = (
                 f.readline().decode("utf-8", "replace").lstrip("\ufeff").rstrip("\r\n").split("\t")
             )
-        return header, ((r.line, r.fields) for r in rows)
+        names = None if _is_header(first, header, columns) else _positional(len(first))
+        rows = read_rows(path, "\t", on_bad_row=on_bad, names=names)
+        return names or first, ((r.line, r.fields) for r in rows), names is not None
     if fmt == "csv":
-        return read_csv_records(path, on_bad)
+        first, records = read_csv_records(path, on_bad)
+        if _is_header(first, header, columns):
+            return first, records, False
+        names = _positional(len(first))
+        return names, read_csv_records(path, on_bad, names)[1], True
     if fmt == "jsonl":
-        return _jsonl_records(path, on_bad)
+        return (*_jsonl_records(path, on_bad), False)
     if fmt == "parquet":
         try:
             import pyarrow.parquet as pq
@@ -105,7 +132,7 @@ def _records(path: Path, fmt: str, on_bad) -> tuple[list[str], Iterator[tuple[in
             ) from None
         table = pq.read_table(path)
         records = table.to_pylist()
-        return table.column_names, ((i + 1, r) for i, r in enumerate(records))
+        return table.column_names, ((i + 1, r) for i, r in enumerate(records)), False
     raise DataError(f"{path}: unknown format {fmt!r}; use .tsv, .csv, .jsonl or .parquet")
 
 
@@ -154,8 +181,10 @@ def read_triplets(
     skip_bad_rows: bool = False,
     hub_config: str | None = "triplet",
     split: str = "train",
+    header: bool | None = None,
 ) -> Triplets:
-    """Read triplets from a file, or from a Hub dataset id when ``path`` is not a file."""
+    """Read triplets from a file, or from a Hub dataset id when ``path`` is not a file.
+    ``header``: whether a TSV/CSV file's first line names its columns (None: detect)."""
     p = Path(path).expanduser()
     if not p.exists():
         if p.suffix or str(path).startswith((".", "/", "~")):
@@ -168,8 +197,8 @@ def read_triplets(
             raise error
         skipped.append(str(error))
 
-    header, records = _records(p, _format_of(p), on_bad)
-    a_col, p_col, n_col = _pick_columns(header, columns, f"{p}:1")
+    names, records, headerless = _records(p, _format_of(p), on_bad, header, columns)
+    a_col, p_col, n_col = _pick_columns(names, None if headerless else columns, f"{p}:1")
     anchors: list[str] = []
     positives: list[str] = []
     negatives: list[str] = []
@@ -194,7 +223,9 @@ def read_triplets(
     if not anchors:
         raise DataError(f"{p}: no usable rows" + (f" ({len(skipped)} skipped)" if skipped else ""))
     digest = hashlib.sha256(p.read_bytes()).hexdigest()
-    return Triplets(anchors, positives, negatives if n_col else None, str(p), digest, skipped)
+    return Triplets(
+        anchors, positives, negatives if n_col else None, str(p), digest, skipped, headerless
+    )
 
 
 def _read_hub(dataset_id: str, columns, config: str | None, split: str) -> Triplets:

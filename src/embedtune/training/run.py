@@ -34,7 +34,14 @@ def run_training(cfg: TrainConfig) -> dict:
         resolve_data_path(cfg.data, cfg.data_dir),
         tuple(cfg.columns) if cfg.columns else None,
         cfg.skip_bad_rows,
+        header=cfg.header,
     )
+    if triplets.headerless:
+        print(
+            f"[embedtune] {triplets.source}: no header line; reading its columns as anchor, "
+            f"positive{', negative' if triplets.has_negatives else ''} (--header to read it as names)",
+            flush=True,
+        )
     if triplets.skipped:
         print(
             f"[embedtune] skipped {len(triplets.skipped)} bad rows, e.g. {triplets.skipped[0]}",
