@@ -94,3 +94,53 @@ def test_concurrent_requests_are_batched_together():
     results = asyncio.run(scenario())
     assert sum(calls) == 40 and len(calls) < 20  # fewer encode calls than requests
     assert all(r.shape == (2, 2) for r in results)
+
+
+def test_requests_start_and_shutdown_are_logged(tiny_decoder, caplog):
+    import logging
+
+    emb = Embedder.load(tiny_decoder)
+    with caplog.at_level(logging.INFO, logger="embedtune.serve"):
+        with TestClient(create_app(emb, "tiny", max_inputs=2)) as client:
+            assert client.post("/v1/embeddings", json={"input": SENTENCES[:2]}).status_code == 200
+            assert client.post("/v1/embeddings", json={"input": SENTENCES[:3]}).status_code == 413
+    lines = [r.getMessage() for r in caplog.records if r.name == "embedtune.serve"]
+    assert lines[0].startswith("ready: tiny")
+    assert any(
+        x.startswith("POST /v1/embeddings 200 2 inputs") and x.endswith(" ms") for x in lines
+    )
+    assert any(x.startswith("POST /v1/embeddings 413 3 inputs") for x in lines)
+    assert lines[-1] == "shutting down after 2 requests (5 texts in 1 batches)"
+
+
+def test_the_serve_command_says_where_it_listens_logs_and_says_goodbye(tiny_decoder):
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cmd = [sys.executable, "-m", "embedtune", "serve", "--model", str(tiny_decoder)]
+    cmd += ["--port", str(port), "--device", "cpu"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        r = httpx.post(f"http://127.0.0.1:{port}/v1/embeddings", json={"input": ["a cat"]})
+        assert r.status_code == 200
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+    assert f"serving {tiny_decoder} on http://127.0.0.1:{port}" in out
+    assert "POST /v1/embeddings 200 1 inputs" in out and "GET /health 200" in out
+    assert "shutting down after" in out

@@ -50,5 +50,13 @@ def run(args: argparse.Namespace) -> int:
         args.max_wait_ms,
         args.max_queue,
     )
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s embedtune serve: %(message)s")
+    print(
+        f"embedtune: serving {args.model} on http://{args.host}:{args.port} "
+        "(POST /v1/embeddings, GET /health; Ctrl-C stops)",
+        flush=True,
+    )
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0

@@ -3,13 +3,16 @@
 Requests are validated by hand so each mistake gets the right status and a JSON error in
 OpenAI's ``{"error": {...}}`` shape: unparsable JSON 400, wrong field types 422, too many
 inputs or an input over the token limit 413, a full queue 503. Nothing a client sends can
-stop the server.
+stop the server. Every request is logged at info level (method, path, status, inputs, ms) on
+the ``embedtune.serve`` logger; start and shutdown are logged too.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import logging
+import time
 from contextlib import asynccontextmanager
 
 import numpy as np
@@ -17,6 +20,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from embedtune.serving.batcher import Batcher, QueueFull
+
+log = logging.getLogger("embedtune.serve")
 
 
 def _error(status: int, message: str, code: str) -> JSONResponse:
@@ -43,14 +48,45 @@ def create_app(
         max_queue=max_queue,
     )
 
+    served = {"requests": 0, "texts": 0}
+
     @asynccontextmanager
     async def lifespan(app):
         batcher.start()
+        log.info(
+            "ready: %s, %d dimensions, batches of up to %d texts",
+            model_name,
+            embedder.dim,
+            max_batch,
+        )
         yield
+        log.info(
+            "shutting down after %d requests (%d texts in %d batches)",
+            served["requests"],
+            served["texts"],
+            batcher.batches,
+        )
         await batcher.stop()
 
     app = FastAPI(title="embedtune", lifespan=lifespan)
     app.state.batcher = batcher
+
+    @app.middleware("http")
+    async def log_request(request: Request, call_next):
+        start = time.perf_counter()
+        response = await call_next(request)
+        inputs = getattr(request.state, "inputs", 0)
+        served["requests"] += 1
+        served["texts"] += inputs
+        log.info(
+            "%s %s %d %d inputs %.1f ms",
+            request.method,
+            request.url.path,
+            response.status_code,
+            inputs,
+            (time.perf_counter() - start) * 1000,
+        )
+        return response
 
     @app.get("/health")
     async def health():
@@ -82,6 +118,7 @@ def create_app(
                 "`input` must be a non-empty string or a non-empty list of non-empty strings",
                 "invalid_input",
             )
+        request.state.inputs = len(texts)
         if len(texts) > max_inputs:
             return _error(
                 413, f"{len(texts)} inputs; at most {max_inputs} per request", "too_many_inputs"
