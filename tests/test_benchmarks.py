@@ -293,7 +293,8 @@ def test_best_recipe_is_the_top_gemma_run_inside_30_minutes(tmp_path):
     assert "Of 2 finished gemma3-270m runs that trained within 30 minutes, the best is " in text
     assert "`batch_size/batch-128`: 80.50 in 27.1 minutes of training" in text
     assert "--batch-size 128 --max-steps 96" in text and "--max-minutes" not in text
-    assert "Against all-MiniLM-L6-v2 as published (80.16): +0.34, stretch goal met." in text
+    # the bar is MTEB's published 80.20, not embedtune's own measurement (80.16)
+    assert "Against all-MiniLM-L6-v2 as published (80.20 on MTEB): +0.30, stretch goal met." in text
 
 
 def test_hard_negative_verdict_needs_a_gain_near_the_studys():
