@@ -3,6 +3,9 @@ steps, with and without `mask_false_negatives`, scored on STS-B dev along the wa
 paired run the defects issue asks for; model selection data only, no test sets).
 
     EMBEDTUNE_DATA_DIR=../shared/data python benchmarks/false_negatives.py --steps 120
+    # the grid's minilm-l6 run instead (CPUs without bf16 matmuls train gemma3-270m slowly):
+    ... false_negatives.py --steps 360 --eval-every 60 --extra "--model minilm-l6 \
+        --full-finetune --pooling mean --lr 2e-5 --attn-implementation sdpa --dtype fp32"
 
 Writes benchmarks/results/false-negatives/summary.json and prints the dev curves side by
 side and how many candidates were masked.
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +23,7 @@ from pathlib import Path
 OUT = Path(__file__).parent / "results" / "false-negatives"
 
 
-def _run(mask: bool, steps: int, every: int, runs: Path) -> dict:
+def _run(mask: bool, steps: int, every: int, runs: Path, extra: list[str]) -> dict:
     out = runs / ("masked" if mask else "unmasked")
     if not (out / "report.json").is_file():
         cmd = [
@@ -32,7 +36,7 @@ def _run(mask: bool, steps: int, every: int, runs: Path) -> dict:
         ]
         cmd += ["--max-steps", str(steps), "--eval-every", str(every), "--eval-tasks", ""]
         cmd += ["--save-every", "0", "--max-minutes", "600", "--output-dir", str(out)]
-        cmd += ["--mask-false-negatives" if mask else "--no-mask-false-negatives"]
+        cmd += ["--mask-false-negatives" if mask else "--no-mask-false-negatives", *extra]
         subprocess.run(cmd, check=True)
     report = json.loads((out / "report.json").read_text())
     rows = [json.loads(r) for r in (out / "metrics.jsonl").read_text().splitlines()]
@@ -53,10 +57,14 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=120)
     p.add_argument("--eval-every", type=int, default=40)
     p.add_argument("--runs-dir", default="runs/false-negatives")
+    p.add_argument("--extra", default="", help="more `embedtune train` flags, for both runs")
     args = p.parse_args()
-    results = [_run(m, args.steps, args.eval_every, Path(args.runs_dir)) for m in (True, False)]
+    extra = shlex.split(args.extra)
+    runs = Path(args.runs_dir)
+    results = [_run(m, args.steps, args.eval_every, runs, extra) for m in (True, False)]
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "summary.json").write_text(json.dumps({"argv": sys.argv, "runs": results}, indent=2))
+    name = "summary.json" if not extra else "summary-" + runs.name + ".json"
+    (OUT / name).write_text(json.dumps({"argv": sys.argv, "runs": results}, indent=2) + "\n")
     on, off = results
     print("| step | STS-B dev, masked | unmasked | difference |\n|---:|---:|---:|---:|")
     for step, score in on["dev_curve"].items():
