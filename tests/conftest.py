@@ -32,17 +32,18 @@ def _tokenizer(template: str, specials: dict[str, str]):
     return PreTrainedTokenizerFast(tokenizer_object=tok, **specials), len(vocab)
 
 
-def build_tiny_decoder(path: Path) -> Path:
-    """A 2-layer Llama whose tokenizer adds BOS but never EOS (like Gemma and Llama)."""
+def build_tiny_decoder(path: Path, arch: str = "Llama", **extra) -> Path:
+    """A 2-layer decoder (``arch``: Llama, Phi, Gemma, ...) whose tokenizer adds BOS but never
+    EOS (like Gemma and Llama)."""
     import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
+    import transformers
 
     tokenizer, vocab = _tokenizer(
         "<s> $A",
         {"pad_token": "<pad>", "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>"},
     )
     torch.manual_seed(0)
-    config = LlamaConfig(
+    config = getattr(transformers, f"{arch}Config")(
         vocab_size=vocab,
         hidden_size=32,
         intermediate_size=64,
@@ -53,8 +54,9 @@ def build_tiny_decoder(path: Path) -> Path:
         pad_token_id=tokenizer.pad_token_id,
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
+        **extra,
     )
-    LlamaForCausalLM(config).save_pretrained(path)
+    getattr(transformers, f"{arch}ForCausalLM")(config).save_pretrained(path)
     tokenizer.save_pretrained(path)
     return path
 

@@ -12,7 +12,7 @@ from embedtune.data.triplets import read_triplets
 from embedtune.errors import EmbedtuneError
 from embedtune.models import Embedder
 from embedtune.training.trainer import Trainer
-from tests.conftest import _tokenizer
+from tests.conftest import build_tiny_decoder
 
 CONFIGURATION = """
 from transformers import LlamaConfig
@@ -94,29 +94,7 @@ def test_remote_code_needs_the_flag_and_is_remembered(remote_code_model, triplet
     "arch, config", [("phi", "paper-phi-2.yaml"), ("gemma", "paper-gemma-2b.yaml")]
 )
 def test_the_studys_other_recipes_train_their_architectures(arch, config, triplet_file, tmp_path):
-    import transformers
-
-    tokenizer, vocab = _tokenizer(
-        "<s> $A",
-        {"pad_token": "<pad>", "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>"},
-    )
-    kind = {"phi": ("PhiConfig", "PhiForCausalLM"), "gemma": ("GemmaConfig", "GemmaForCausalLM")}
-    config_cls, model_cls = (getattr(transformers, n) for n in kind[arch])
-    hf_config = config_cls(
-        vocab_size=vocab,
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        head_dim=8,
-        max_position_embeddings=64,
-        pad_token_id=tokenizer.pad_token_id,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-    )
-    model_cls(hf_config).save_pretrained(tmp_path / arch)
-    tokenizer.save_pretrained(tmp_path / arch)
+    build_tiny_decoder(tmp_path / arch, arch.capitalize(), head_dim=8)
     report = _paper_run(config, tmp_path / arch, triplet_file, tmp_path / "run")
     assert report["steps"] == 2
     trained = Embedder.load(tmp_path / "run" / "final")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 
+from embedtune.cli.common import add_trust_remote_code
 from embedtune.models.pooling import POOLING_MODES
 
 
@@ -18,11 +19,7 @@ def add_parser(sub) -> None:
         action="store_true",
         help="turn EOS appending off (to see the check fail)",
     )
-    p.add_argument(
-        "--trust-remote-code",
-        action="store_true",
-        help="run modelling code shipped with the model (auto_map); only for models you trust",
-    )
+    add_trust_remote_code(p)
     p.set_defaults(func=run)
 
 

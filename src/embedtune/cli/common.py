@@ -34,16 +34,20 @@ def add_model_options(p: argparse.ArgumentParser, model_required: bool = True) -
         choices=["eager", "sdpa"],
         help="attention kernels (default: transformers' choice; eager is faster for short texts on CPU)",
     )
+    add_trust_remote_code(p)
+    p.add_argument(
+        "--device",
+        default="auto",
+        help="auto (a GPU when CUDA is there, else CPU), cpu, cuda or cuda:N",
+    )
+
+
+def add_trust_remote_code(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--trust-remote-code",
         action="store_true",
         default=None,
         help="run modelling code shipped with the model (auto_map); only for models you trust",
-    )
-    p.add_argument(
-        "--device",
-        default="auto",
-        help="auto (a GPU when CUDA is there, else CPU), cpu, cuda or cuda:N",
     )
 
 

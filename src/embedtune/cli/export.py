@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from embedtune.cli.common import add_trust_remote_code
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
@@ -27,12 +29,7 @@ def add_parser(sub) -> None:
         default="fp32",
         help="weight precision of full-weight formats (bf16: half the size)",
     )
-    p.add_argument(
-        "--trust-remote-code",
-        action="store_true",
-        default=None,
-        help="run modelling code shipped with the model (auto_map); saved models remember it",
-    )
+    add_trust_remote_code(p)
     p.set_defaults(func=run)
 
 
