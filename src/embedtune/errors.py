@@ -22,3 +22,7 @@ class ConfigError(EmbedtuneError, ValueError):
 
 class ModelNotAvailable(EmbedtuneError):
     """A named model cannot be resolved offline (the message gives the pip command)."""
+
+
+class TrainingError(EmbedtuneError):
+    """A run cannot start or go on (too little data, a mismatched resume, non-finite steps)."""

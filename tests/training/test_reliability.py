@@ -15,8 +15,9 @@ import torch
 from safetensors.torch import load_file
 
 from embedtune.data.triplets import read_triplets
+from embedtune.errors import TrainingError
 from embedtune.training import checkpoint as ckpt
-from embedtune.training.trainer import Trainer, TrainingError
+from embedtune.training.trainer import Trainer
 from tests.conftest import tiny_config
 
 _cfg = tiny_config

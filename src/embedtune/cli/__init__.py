@@ -5,14 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
+from embedtune.cli import check, embed, evaluate, export, quickstart, serve, train
 from embedtune.errors import EmbedtuneError
-
-SUBCOMMANDS = ["evaluate", "train", "quickstart", "embed", "export", "serve", "check"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    import importlib
-
     # allow_abbrev off: `--max-step` must be an error, not a silent `--max-steps`
     parser = argparse.ArgumentParser(
         prog="embedtune",
@@ -20,8 +17,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Fine-tune language models into text-embedding models and evaluate them on STS.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in SUBCOMMANDS:
-        importlib.import_module(f"embedtune.cli.{name}").add_parser(sub)
+    for module in (evaluate, train, quickstart, embed, export, serve, check):
+        module.add_parser(sub)
     for command in sub.choices.values():
         command.allow_abbrev = False
     return parser

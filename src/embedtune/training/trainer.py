@@ -26,7 +26,7 @@ from embedtune.config import TrainConfig
 from embedtune.data.batching import epoch_batches, rank_share
 from embedtune.data.sts import STSData
 from embedtune.data.triplets import Triplets
-from embedtune.errors import EmbedtuneError
+from embedtune.errors import TrainingError
 from embedtune.evaluation.child import evaluate_in_child
 from embedtune.evaluation.sts import evaluate_sts
 from embedtune.losses import InfoNCELoss
@@ -40,10 +40,6 @@ from embedtune.training.report import plot_learning_curve, versions, write_repor
 from embedtune.training.schedule import lr_at
 
 MAX_BAD_STEPS = 5  # consecutive non-finite steps before giving up
-
-
-class TrainingError(EmbedtuneError):
-    pass
 
 
 def _describe(device: torch.device) -> str:

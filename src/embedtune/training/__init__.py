@@ -1,0 +1,1 @@
+"""Training: the loop (trainer), its schedule, checkpoints, GradCache, run fingerprints and reports."""
