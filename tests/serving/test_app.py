@@ -11,13 +11,14 @@ from tests.conftest import SENTENCES
 pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
 
-from embedtune.serving.app import create_app  # noqa: E402
+from embedtune.serving.app import ServeSettings, create_app  # noqa: E402
 
 
 @pytest.fixture
 def served(tiny_decoder):
     emb = Embedder.load(tiny_decoder)
-    with TestClient(create_app(emb, "tiny", max_inputs=8, max_tokens=12)) as client:
+    settings = ServeSettings(model_name="tiny", max_inputs=8, max_tokens=12)
+    with TestClient(create_app(emb, settings)) as client:
         yield emb, client
 
 
@@ -101,7 +102,7 @@ def test_requests_start_and_shutdown_are_logged(tiny_decoder, caplog):
 
     emb = Embedder.load(tiny_decoder)
     with caplog.at_level(logging.INFO, logger="embedtune.serve"):
-        with TestClient(create_app(emb, "tiny", max_inputs=2)) as client:
+        with TestClient(create_app(emb, ServeSettings("tiny", max_inputs=2))) as client:
             assert client.post("/v1/embeddings", json={"input": SENTENCES[:2]}).status_code == 200
             assert client.post("/v1/embeddings", json={"input": SENTENCES[:3]}).status_code == 413
     lines = [r.getMessage() for r in caplog.records if r.name == "embedtune.serve"]

@@ -38,18 +38,18 @@ def run(args: argparse.Namespace) -> int:
             "serving needs fastapi and uvicorn: pip install 'embedtune[serve]'"
         ) from None
     from embedtune.models import Embedder
-    from embedtune.serving.app import create_app
+    from embedtune.serving.app import ServeSettings, create_app
 
     embedder = Embedder.load(args.model, **embedder_overrides(args))
-    app = create_app(
-        embedder,
-        args.model,
-        args.max_inputs,
-        args.max_tokens,
-        args.max_batch,
-        args.max_wait_ms,
-        args.max_queue,
+    settings = ServeSettings(
+        model_name=args.model,
+        max_inputs=args.max_inputs,
+        max_tokens=args.max_tokens,
+        max_batch=args.max_batch,
+        max_wait_ms=args.max_wait_ms,
+        max_queue=args.max_queue,
     )
+    app = create_app(embedder, settings)
     import logging
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s embedtune serve: %(message)s")

@@ -14,6 +14,7 @@ import json
 import logging
 import time
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 import numpy as np
 from fastapi import FastAPI, Request
@@ -31,21 +32,28 @@ def _error(status: int, message: str, code: str) -> JSONResponse:
     )
 
 
-def create_app(
-    embedder,
-    model_name: str,
-    max_inputs: int = 256,
-    max_tokens: int | None = None,
-    max_batch: int = 64,
-    max_wait_ms: float = 5.0,
-    max_queue: int = 1024,
-):
-    max_tokens = max_tokens or embedder.config.max_length
+@dataclass(frozen=True)
+class ServeSettings:
+    """What `embedtune serve` exposes as flags: the name the server answers with, the limits
+    a request must keep, and how requests are batched together."""
+
+    model_name: str = "embedtune"
+    max_inputs: int = 256  # inputs per request (413 above)
+    max_tokens: int | None = None  # tokens per input (413 above); None: the model's max length
+    max_batch: int = 64  # texts encoded together across requests
+    max_wait_ms: float = 5.0  # how long a batch waits to fill
+    max_queue: int = 1024  # waiting requests before 503
+
+
+def create_app(embedder, settings: ServeSettings | None = None):
+    s = settings or ServeSettings()
+    model_name, max_inputs, max_batch = s.model_name, s.max_inputs, s.max_batch
+    max_tokens = s.max_tokens or embedder.config.max_length
     batcher = Batcher(
         lambda texts: embedder.encode(texts, batch_size=max_batch, show_progress=False),
         max_batch=max_batch,
-        max_wait_ms=max_wait_ms,
-        max_queue=max_queue,
+        max_wait_ms=s.max_wait_ms,
+        max_queue=s.max_queue,
     )
 
     served = {"requests": 0, "texts": 0}
