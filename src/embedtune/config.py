@@ -11,7 +11,6 @@ ConfigError: `lr` must be > 0, got -1
 from __future__ import annotations
 
 import dataclasses
-import re
 import types
 import typing
 from dataclasses import dataclass, field, fields
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import yaml
 
+from embedtune.devices import check_device_name
 from embedtune.errors import ConfigError
 
 
@@ -26,18 +26,6 @@ def _f(default, help: str):
     if isinstance(default, list):
         return field(default_factory=lambda: list(default), metadata={"help": help})
     return field(default=default, metadata={"help": help})
-
-
-def check_device_name(name: str) -> None:
-    """Refuse a device name embedtune cannot run on, before anything loads.
-
-    One rule for the config file and for ``parallel.local_device``: a typo such as ``gpu`` or
-    ``cuda0`` fails here with the accepted forms, not deep inside torch after the model loaded.
-    """
-    if not isinstance(name, str) or not re.fullmatch(r"auto|cpu|cuda(:\d+)?", name):
-        raise ConfigError(
-            f"`device` must be auto, cpu, cuda or cuda:N (only cpu and cuda are supported), got {name!r}"
-        )
 
 
 @dataclass

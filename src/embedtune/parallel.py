@@ -1,6 +1,7 @@
 """Multi-process helpers over torch.distributed (launched by torchrun or accelerate launch).
 
 Imported by training (gradients, gathered negatives) and evaluation (sharded encoding).
+Which device a process computes on is ``devices.py``'s business.
 
 A single-process run never initialises or calls torch.distributed: every helper checks
 ``world_size() > 1`` first (the study's own code crashed by gathering without a process
@@ -19,9 +20,6 @@ import os
 import torch
 import torch.distributed as dist
 
-from embedtune.config import check_device_name
-from embedtune.errors import ConfigError
-
 
 def world_size() -> int:
     return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
@@ -33,37 +31,6 @@ def rank() -> int:
 
 def is_main() -> bool:
     return rank() == 0
-
-
-def local_device(requested: str = "auto") -> torch.device:
-    """The device this process computes on, made current.
-
-    ``auto`` is a GPU when CUDA is available, else the CPU. A GPU without an index means this
-    process's own one (LOCAL_RANK), so N processes on one machine use N GPUs instead of all
-    crowding onto GPU 0.
-
-    On a GPU this also turns cuDNN's attention off for the process (torch then picks
-    FlashAttention or memory-efficient attention): cuDNN builds a graph for every new
-    sequence length, and batches of real texts bring a new length nearly every step. On an
-    H200, gemma3-270m LoRA steps of 60 NLI triplets took 433 ms (median) with it and 253 ms
-    without, and 3-5 s stalls at new lengths went away (benchmarks/RESULTS.md, "GPU").
-    """
-    check_device_name(requested)
-    name = "cuda" if requested == "auto" and torch.cuda.is_available() else requested
-    device = torch.device("cpu" if name == "auto" else name)
-    if device.type == "cpu":
-        return device
-    if not torch.cuda.is_available():
-        raise ConfigError(
-            f"`device` {requested!r}: this torch ({torch.__version__}) sees no CUDA GPU; use --device cpu"
-        )
-    if device.index is None:
-        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-    if device.index >= torch.cuda.device_count():
-        raise ConfigError(f"`device` {device}: only {torch.cuda.device_count()} GPU(s) are visible")
-    torch.cuda.set_device(device)
-    torch.backends.cuda.enable_cudnn_sdp(False)
-    return device
 
 
 def init_from_env(device: torch.device | None = None) -> bool:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from embedtune import parallel
+from embedtune import devices
 from embedtune.errors import ConfigError, EmbedtuneError
 from embedtune.models import registry
 from embedtune.models.config import CONFIG_FILE, EmbedderConfig
@@ -151,7 +151,7 @@ def load_embedder(
     overrides = {k: v for k, v in overrides.items() if v is not None}
     if dtype not in DTYPES:
         raise ConfigError(f"`dtype` must be one of {sorted(DTYPES)}, got {dtype!r}")
-    device = parallel.local_device(device) if isinstance(device, str) else device
+    device = devices.local_device(device) if isinstance(device, str) else device
     folder = Path(name).expanduser()
     if folder.is_dir():
         folder = resolve_run_folder(folder)

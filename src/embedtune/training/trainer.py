@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from embedtune import parallel
+from embedtune import devices, parallel
 from embedtune.config import TrainConfig
 from embedtune.data.batching import epoch_batches, rank_share
 from embedtune.data.sts import STSData
@@ -120,7 +120,7 @@ class Trainer:
     # -- set-up ---------------------------------------------------------------------------
     def _prepare(self) -> None:
         cfg = self.cfg
-        self.device = parallel.local_device(cfg.device)
+        self.device = devices.local_device(cfg.device)
         parallel.init_from_env(self.device)
         world = parallel.world_size()
         if cfg.batch_size % (world * cfg.grad_accum):
