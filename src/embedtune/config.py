@@ -19,6 +19,7 @@ from pathlib import Path
 import yaml
 
 from embedtune.devices import check_device_name
+from embedtune.dtypes import check_dtype
 from embedtune.errors import ConfigError
 
 
@@ -154,8 +155,7 @@ class TrainConfig:
         if self.epochs <= 0:
             raise ConfigError(f"`epochs` must be > 0, got {self.epochs}")
         check_device_name(self.device)
-        if self.dtype not in ("bf16", "fp32"):
-            raise ConfigError(f"`dtype` must be 'bf16' or 'fp32', got {self.dtype!r}")
+        check_dtype(self.dtype)
         if self.batch_size % self.grad_accum:
             raise ConfigError(
                 f"`batch_size` ({self.batch_size}) must be divisible by `grad_accum` ({self.grad_accum})"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from embedtune.dtypes import DTYPE_NAMES
 from embedtune.models.pooling import POOLING_MODES
 
 
@@ -25,7 +26,7 @@ def add_model_options(p: argparse.ArgumentParser, model_required: bool = True) -
     )
     p.add_argument(
         "--dtype",
-        choices=["bf16", "fp32"],
+        choices=DTYPE_NAMES,
         default="bf16",
         help="compute precision (default bf16: fast on AMX CPUs and GPUs)",
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from embedtune.cli.common import add_trust_remote_code
+from embedtune.dtypes import DTYPE_NAMES
 
 
 def add_parser(sub) -> None:
@@ -25,7 +26,7 @@ def add_parser(sub) -> None:
     )
     p.add_argument(
         "--dtype",
-        choices=["fp32", "bf16"],
+        choices=DTYPE_NAMES,
         default="fp32",
         help="weight precision of full-weight formats (bf16: half the size)",
     )

@@ -18,19 +18,15 @@ from pathlib import Path
 import numpy as np
 
 from embedtune.diskspace import ensure_free_space
+from embedtune.dtypes import check_dtype
 from embedtune.errors import ConfigError, EmbedtuneError
 from embedtune.evaluation.sts import cosine
 from embedtune.models import Embedder
 from embedtune.models.embedder import DTYPES
+from embedtune.models.pooling import ST_POOLING
 from embedtune.models.sources import resolve_run_folder
 
 FORMATS = ("sentence-transformers", "hf", "adapter")
-_ST_POOLING = {
-    "mean": "mean",
-    "cls": "cls",
-    "last_token": "lasttoken",
-    "weighted_mean": "weightedmean",
-}
 
 
 def make_tokenizer_append_eos(tokenizer) -> None:
@@ -114,8 +110,7 @@ def export(
     been checked, so a failed export leaves nothing behind."""
     if fmt not in FORMATS:
         raise ConfigError(f"`format` must be one of {FORMATS}, got {fmt!r}")
-    if dtype not in DTYPES:
-        raise ConfigError(f"`dtype` must be one of {sorted(DTYPES)}, got {dtype!r}")
+    check_dtype(dtype)
     if Path(source).is_dir():
         source = str(resolve_run_folder(Path(source)))
     emb = Embedder.load(source, dtype="fp32", trust_remote_code=trust_remote_code)
@@ -228,7 +223,7 @@ def _write_sentence_transformers(emb: Embedder, folder: Path) -> None:
             processor_kwargs=trust,
             config_kwargs=trust,
         ),
-        Pooling(emb.dim, pooling_mode=_ST_POOLING[cfg.pooling]),
+        Pooling(emb.dim, pooling_mode=ST_POOLING[cfg.pooling][0]),
     ]
     if cfg.normalize:
         modules.append(Normalize())

@@ -24,11 +24,12 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from embedtune.data.batching import longest_first_chunks
+from embedtune.dtypes import check_dtype
 from embedtune.errors import ConfigError
 from embedtune.models.config import EmbedderConfig
 from embedtune.models.pooling import pool
 
-DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}  # the names of dtypes.DTYPE_NAMES
 _HUGE = 100_000  # tokenizers report 1e30 when they know no limit
 
 
@@ -49,9 +50,7 @@ class Embedder(nn.Module):
         self.backbone = backbone
         self.tokenizer = tokenizer
         self.config = config
-        if compute_dtype not in DTYPES:
-            raise ConfigError(f"`dtype` must be one of {sorted(DTYPES)}, got {compute_dtype!r}")
-        self.compute_dtype = compute_dtype
+        self.compute_dtype = check_dtype(compute_dtype)
         if config.max_length is None:
             config.max_length = model_max_length(backbone, tokenizer)
         if config.append_eos is None:

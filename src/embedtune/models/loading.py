@@ -22,18 +22,14 @@ from pathlib import Path
 import torch
 
 from embedtune import devices
+from embedtune.dtypes import check_dtype
 from embedtune.errors import ConfigError, EmbedtuneError
 from embedtune.models import registry
 from embedtune.models.config import CONFIG_FILE, EmbedderConfig
 from embedtune.models.embedder import DTYPES, Embedder
+from embedtune.models.pooling import ST_POOLING
 from embedtune.models.sources import check_hub, looks_like_path, resolve_run_folder
 
-_ST_POOLING = {
-    "pooling_mode_cls_token": "cls",
-    "pooling_mode_mean_tokens": "mean",
-    "pooling_mode_weightedmean_tokens": "weighted_mean",
-    "pooling_mode_lasttoken": "last_token",
-}
 # peft asks transformers for a deprecated attribute on every wrap and load
 warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
 
@@ -51,7 +47,7 @@ def _sentence_transformers_settings(folder: Path) -> dict:
     pooling_cfg = folder / "1_Pooling" / "config.json"
     if pooling_cfg.is_file():
         raw = json.loads(pooling_cfg.read_text())
-        modes = [mode for key, mode in _ST_POOLING.items() if raw.get(key)]
+        modes = [mode for mode, (_, key) in ST_POOLING.items() if raw.get(key)]
         if len(modes) == 1:
             found["pooling"] = modes[0]
     st_cfg = folder / "sentence_bert_config.json"
@@ -149,8 +145,7 @@ def load_embedder(
     if unknown:
         raise ConfigError(f"unknown Embedder option(s) {unknown}; known: {sorted(known)}")
     overrides = {k: v for k, v in overrides.items() if v is not None}
-    if dtype not in DTYPES:
-        raise ConfigError(f"`dtype` must be one of {sorted(DTYPES)}, got {dtype!r}")
+    check_dtype(dtype)
     device = devices.local_device(device) if isinstance(device, str) else device
     folder = Path(name).expanduser()
     if folder.is_dir():

@@ -15,6 +15,14 @@ from __future__ import annotations
 import torch
 
 POOLING_MODES = ("last_token", "mean", "weighted_mean", "cls")
+# each mode as sentence-transformers names it: (its Pooling module's mode, the key of its
+# 1_Pooling/config.json); the export writes the first, loading a folder reads the second
+ST_POOLING = {
+    "last_token": ("lasttoken", "pooling_mode_lasttoken"),
+    "mean": ("mean", "pooling_mode_mean_tokens"),
+    "weighted_mean": ("weightedmean", "pooling_mode_weightedmean_tokens"),
+    "cls": ("cls", "pooling_mode_cls_token"),
+}
 
 
 def last_token(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
