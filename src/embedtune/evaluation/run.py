@@ -15,19 +15,24 @@ def load_tasks(tasks: str | list[str], data_dir=None) -> list[STSData]:
     return [load_task(k, data_dir) for k in resolve_tasks(tasks)]
 
 
-def evaluate_embedder(
-    embedder: Embedder, model_ref: str, data: list[STSData], batch_size: int = 32
-) -> dict:
-    """Score a loaded embedder; returns the evaluate JSON layout."""
-    result = evaluate_sts(embedder, data, batch_size=batch_size)
+def result_json(embedder: Embedder, model_ref: str, scores: dict) -> dict:
+    """The evaluation JSON layout (`evaluate --output`, a run's before/after.json): what was
+    scored, how it embedded, then ``evaluate_sts``'s scores. The one place it is built."""
     return {
         "model": model_ref,
         "pooling": embedder.config.pooling,
         "prompt": embedder.config.prompt,
         "dtype": embedder.compute_dtype,
         "max_length": embedder.config.max_length,
-        **result,
+        **scores,
     }
+
+
+def evaluate_embedder(
+    embedder: Embedder, model_ref: str, data: list[STSData], batch_size: int = 32
+) -> dict:
+    """Score a loaded embedder; returns the evaluate JSON layout."""
+    return result_json(embedder, model_ref, evaluate_sts(embedder, data, batch_size=batch_size))
 
 
 def write_result(result: dict, output: str | Path) -> None:

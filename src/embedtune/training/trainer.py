@@ -28,6 +28,7 @@ from embedtune.data.sts import STSData
 from embedtune.data.triplets import Triplets
 from embedtune.errors import TrainingError
 from embedtune.evaluation.child import evaluate_in_child
+from embedtune.evaluation.run import result_json
 from embedtune.evaluation.sts import evaluate_sts
 from embedtune.losses import InfoNCELoss
 from embedtune.losses.false_negatives import false_negative_mask, text_keys
@@ -377,12 +378,7 @@ class Trainer:
             )
         else:
             scores = evaluate_sts(self.embedder, self.final_tasks, batch_size=cfg.eval_batch_size)
-        result = {
-            "model": cfg.model,
-            "pooling": self.embedder.config.pooling,
-            "dtype": self.embedder.compute_dtype,
-            **scores,
-        }
+        result = result_json(self.embedder, cfg.model, scores)
         if parallel.is_main():
             (self.out / f"{when}.json").write_text(json.dumps(result, indent=2) + "\n")
         return result
