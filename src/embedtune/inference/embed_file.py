@@ -6,21 +6,12 @@ nothing behind.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from embedtune.diskspace import ensure_free_space
+from embedtune.atomic import atomic_file, ensure_free_space
 from embedtune.errors import DataError
-
-
-def _temp_beside(target: Path) -> Path:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}-", suffix=target.suffix, dir=target.parent)
-    os.close(fd)
-    return Path(tmp)
 
 
 def check_output(output: str) -> Path:
@@ -43,25 +34,18 @@ def embed_texts(
 ) -> int:
     """Embed ``texts`` and write them with their ``ids`` to ``output``; returns the count."""
     out = check_output(output)
-    ensure_free_space(
-        out.parent, len(texts) * embedder.dim * 4, f"embeddings of {len(texts)} texts"
-    )
+    what = f"embeddings of {len(texts)} texts"
+    ensure_free_space(out.parent, len(texts) * embedder.dim * 4, what)  # before the work
     vectors = embedder.encode(texts, batch_size=batch_size)
-    tmp = _temp_beside(out)
-    try:
+    with atomic_file(out) as tmp:
         if out.suffix == ".npy":
             with tmp.open("wb") as f:
                 np.save(f, vectors)
-            ids_path = out.with_suffix(".ids.txt")
-            ids_tmp = _temp_beside(ids_path)
-            ids_tmp.write_text("".join(f"{i}\n" for i in ids))
-            os.replace(ids_tmp, ids_path)
+            with atomic_file(out.with_suffix(".ids.txt")) as ids_tmp:
+                ids_tmp.write_text("".join(f"{i}\n" for i in ids))
         else:
             import pyarrow as pa
             import pyarrow.parquet as pq
 
             pq.write_table(pa.table({"id": ids, "embedding": list(vectors)}), tmp)
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
     return len(texts)

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from embedtune.diskspace import ensure_free_space
+from embedtune.atomic import atomic_dir
 from embedtune.dtypes import check_dtype
 from embedtune.errors import ConfigError, EmbedtuneError
 from embedtune.evaluation.sts import cosine
@@ -133,10 +132,7 @@ def export(
     if fmt != "adapter":
         emb.backbone.to(DTYPES[dtype])
     nbytes = sum(p.numel() * p.element_size() for p in emb.parameters())
-    ensure_free_space(out.parent if out.parent.exists() else Path.cwd(), nbytes, f"export to {out}")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
-    try:
+    with atomic_dir(out, nbytes, f"export to {out}") as tmp:
         if fmt == "sentence-transformers":
             _write_sentence_transformers(emb, tmp)
             emb.backbone.float()
@@ -153,12 +149,6 @@ def export(
         curve = Path(source).parent / "learning_curve.png"
         if curve.is_file():  # the card's evaluation section links it
             shutil.copy2(curve, tmp / curve.name)
-        if out.exists():
-            shutil.rmtree(out)
-        tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out
 
 

@@ -15,11 +15,11 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from embedtune.atomic import atomic_dir
 from embedtune.errors import ModelNotAvailable
 
 
@@ -60,8 +60,7 @@ def _convert_gguf(model: NamedModel, gguf_path: Path) -> Path:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     print(f"[embedtune] converting {gguf_path.name} into {target} (once)", flush=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{model.name}-", dir=target.parent))
-    try:
+    with atomic_dir(target, replace=False) as tmp:  # another process may finish first
         tok = AutoTokenizer.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name)
         lm = AutoModelForCausalLM.from_pretrained(
             gguf_path.parent, gguf_file=gguf_path.name, dtype=torch.float32
@@ -73,10 +72,6 @@ def _convert_gguf(model: NamedModel, gguf_path: Path) -> Path:
             del lm.config.quantization_config
         lm.save_pretrained(tmp)
         tok.save_pretrained(tmp)
-        os.replace(tmp, target) if not target.exists() else shutil.rmtree(tmp)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return target
 
 

@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import random
 import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from embedtune.diskspace import ensure_free_space
+from embedtune.atomic import atomic_dir
 
 MANIFEST = "manifest.json"
 
@@ -67,22 +65,14 @@ def save_checkpoint(
     if bad:
         raise ValueError(f"refusing to checkpoint non-finite weights ({bad[0]}, ...)")
     nbytes = sum(t.numel() * t.element_size() for t in weights.values())
-    ensure_free_space(folder.parent, 3 * nbytes + (1 << 20), f"checkpoint {folder.name}")
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
-    try:
+    # weights plus the two Adam moments
+    with atomic_dir(folder, 3 * nbytes + (1 << 20), f"checkpoint {folder.name}") as tmp:
         save_file(weights, tmp / "trainable.safetensors")
         torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
         torch.save(rng_state(), tmp / "rng.pt")
         (tmp / "state.json").write_text(json.dumps(state, indent=2))
         files = {p.name: _sha256(p) for p in sorted(tmp.iterdir())}
         (tmp / MANIFEST).write_text(json.dumps({"step": state["step"], "files": files}, indent=2))
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(tmp, folder)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return folder
 
 

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 import sys
-import tempfile
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -22,6 +20,7 @@ import torch
 from tqdm.auto import tqdm
 
 from embedtune import devices, parallel
+from embedtune.atomic import atomic_dir
 from embedtune.config import TrainConfig
 from embedtune.data.batching import epoch_batches, rank_share
 from embedtune.data.sts import STSData
@@ -390,11 +389,8 @@ class Trainer:
         if not parallel.is_main():
             parallel.barrier()
             return target
-        tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=self.out))
-        self.embedder.save(tmp)
-        if target.exists():
-            shutil.rmtree(target)
-        tmp.rename(target)
+        with atomic_dir(target) as tmp:
+            self.embedder.save(tmp)
         parallel.barrier()
         return target
 
