@@ -17,3 +17,10 @@ def check_dtype(name: str, key: str = "dtype") -> str:
     if name not in DTYPE_NAMES:
         raise ConfigError(f"`{key}` must be 'bf16' or 'fp32', got {name!r}")
     return name
+
+
+def torch_dtype(name: str):
+    """The torch dtype of a checked name (torch is imported here, not by the CLI's parser)."""
+    import torch
+
+    return {"bf16": torch.bfloat16, "fp32": torch.float32}[check_dtype(name)]

@@ -17,11 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from embedtune.atomic import atomic_dir
-from embedtune.dtypes import check_dtype
+from embedtune.dtypes import check_dtype, torch_dtype
 from embedtune.errors import ConfigError, EmbedtuneError
 from embedtune.evaluation.sts import cosine
 from embedtune.models import Embedder
-from embedtune.models.embedder import DTYPES
 from embedtune.models.pooling import ST_POOLING
 from embedtune.models.sources import resolve_run_folder
 
@@ -130,7 +129,7 @@ def export(
         # mask hides it), and peers refuse to pad a batch at all without one
         emb.tokenizer.pad_token = emb.tokenizer.eos_token
     if fmt != "adapter":
-        emb.backbone.to(DTYPES[dtype])
+        emb.backbone.to(torch_dtype(dtype))
     nbytes = sum(p.numel() * p.element_size() for p in emb.parameters())
     with atomic_dir(out, nbytes, f"export to {out}") as tmp:
         if fmt == "sentence-transformers":

@@ -24,12 +24,11 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from embedtune.data.batching import longest_first_chunks
-from embedtune.dtypes import check_dtype
+from embedtune.dtypes import check_dtype, torch_dtype
 from embedtune.errors import ConfigError
 from embedtune.models.config import EmbedderConfig
 from embedtune.models.pooling import pool
 
-DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}  # the names of dtypes.DTYPE_NAMES
 _HUGE = 100_000  # tokenizers report 1e30 when they know no limit
 
 
@@ -75,9 +74,11 @@ class Embedder(nn.Module):
         a Hub id. Keyword overrides: pooling, prompt, normalize, max_length, append_eos,
         padding_side, dtype ('fp32' | 'bf16'), device, attn_implementation ('eager' is
         faster than 'sdpa' for short texts on CPU)."""
-        from embedtune.models.loading import load_embedder
+        from embedtune.models.loading import load_parts
 
-        return load_embedder(str(name_or_path), **overrides)
+        dtype = overrides.pop("dtype", "fp32")
+        backbone, tokenizer, config, device = load_parts(str(name_or_path), dtype, **overrides)
+        return cls(backbone, tokenizer, config, dtype).to(device)
 
     def save(self, folder: str | Path) -> Path:
         """Write weights (or only the LoRA adapter), tokenizer and embedding settings."""
@@ -176,7 +177,7 @@ class Embedder(nn.Module):
     def autocast(self):
         if self.compute_dtype == "fp32":
             return nullcontext()
-        return torch.autocast(self.device.type, dtype=DTYPES[self.compute_dtype])
+        return torch.autocast(self.device.type, dtype=torch_dtype(self.compute_dtype))
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """(B, L) token batch -> (B, D) float32 sentence embeddings (with grad)."""

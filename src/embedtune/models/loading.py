@@ -1,4 +1,6 @@
-"""Resolving ``NAME | PATH | HUB_ID`` to an :class:`Embedder`.
+"""Resolving ``NAME | PATH | HUB_ID`` to what an :class:`Embedder` is built from: a backbone,
+its tokenizer, the embedding settings and the device (``Embedder.load`` builds it, so this
+module does not import the Embedder: no import cycle).
 
 Order: a registry name (offline package) -> a training run's folder (its ``final/``) -> a
 folder saved by embedtune (full weights or a LoRA adapter over a referenced base) -> any other
@@ -22,14 +24,14 @@ from pathlib import Path
 import torch
 
 from embedtune import devices
-from embedtune.dtypes import check_dtype
+from embedtune.dtypes import check_dtype, torch_dtype
 from embedtune.errors import ConfigError, EmbedtuneError
 from embedtune.models import registry
 from embedtune.models.config import CONFIG_FILE, EmbedderConfig
-from embedtune.models.embedder import DTYPES, Embedder
 from embedtune.models.pooling import ST_POOLING
 from embedtune.models.sources import check_hub, looks_like_path, resolve_run_folder
 
+Parts = tuple  # (backbone, tokenizer, EmbedderConfig, torch.device)
 # peft asks transformers for a deprecated attribute on every wrap and load
 warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
 
@@ -125,17 +127,18 @@ def _resolve_source(name: str) -> tuple[str, dict, bool]:
     return name, {}, local_only
 
 
-def load_embedder(
+def load_parts(
     name: str,
     dtype: str = "fp32",
     device: str | torch.device = "cpu",
     attn_implementation: str | None = None,
     trust_remote_code: bool | None = None,
     **overrides,
-) -> Embedder:
-    """An Embedder from a named model, a run folder, a folder (embedtune, sentence-transformers
-    or plain transformers) or a Hub id, on ``device`` ('auto' picks a GPU when there is one).
-    ``trust_remote_code`` None: what the saved model says (off for anything else)."""
+) -> Parts:
+    """(backbone, tokenizer, settings, device) of a named model, a run folder, a folder
+    (embedtune, sentence-transformers or plain transformers) or a Hub id; ``device`` 'auto'
+    picks a GPU when there is one. ``trust_remote_code`` None: what the saved model says (off
+    for anything else)."""
     known = {f.name for f in fields(EmbedderConfig)} - {
         "base_model",
         "adapter",
@@ -159,21 +162,21 @@ def load_embedder(
         settings = {f.name: getattr(saved, f.name) for f in fields(EmbedderConfig)}
         settings.update(overrides)
         backbone, tokenizer = _load_backbone(
-            str(folder.resolve()), DTYPES[dtype], attn_implementation, saved.trust_remote_code
+            str(folder.resolve()), torch_dtype(dtype), attn_implementation, saved.trust_remote_code
         )
-        return Embedder(backbone, tokenizer, EmbedderConfig(**settings), dtype).to(device)
+        return backbone, tokenizer, EmbedderConfig(**settings), device
 
     source, defaults, local_only = _resolve_source(name)
     trust = bool(trust_remote_code)
     backbone, tokenizer = _load_backbone(
-        source, DTYPES[dtype], attn_implementation, trust, local_only
+        source, torch_dtype(dtype), attn_implementation, trust, local_only
     )
     settings = {"pooling": "last_token" if _is_decoder(backbone.config) else "mean"}
     settings.update(defaults)
     settings.update(overrides)
     settings["base_model"] = name if registry.resolve_named(name) else source
     settings["trust_remote_code"] = trust
-    return Embedder(backbone, tokenizer, EmbedderConfig(**settings), dtype).to(device)
+    return backbone, tokenizer, EmbedderConfig(**settings), device
 
 
 def _load_adapter(
@@ -183,7 +186,7 @@ def _load_adapter(
     device: str,
     overrides: dict,
     attn_implementation: str | None = None,
-) -> Embedder:
+) -> Parts:
     """A LoRA adapter folder: load its base model, then the adapter on top."""
     from peft import PeftModel
     from transformers import AutoTokenizer
@@ -194,10 +197,10 @@ def _load_adapter(
         )
     source, _, local_only = _resolve_source(saved.base_model)
     base, _ = _load_backbone(
-        source, DTYPES[dtype], attn_implementation, saved.trust_remote_code, local_only
+        source, torch_dtype(dtype), attn_implementation, saved.trust_remote_code, local_only
     )
     backbone = PeftModel.from_pretrained(base, folder / "adapter")
     tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=saved.trust_remote_code)
     settings = {f.name: getattr(saved, f.name) for f in fields(EmbedderConfig)}
     settings.update(overrides)
-    return Embedder(backbone, tokenizer, EmbedderConfig(**settings), dtype).to(device)
+    return backbone, tokenizer, EmbedderConfig(**settings), device
