@@ -24,7 +24,7 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from embedtune.inference.checks import run_checks
+    from embedtune.export.checks import run_checks
 
     overrides = {}
     if args.pooling:

@@ -28,7 +28,7 @@ def add_parser(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from embedtune.data.texts import read_texts
-    from embedtune.inference.embed_file import check_output, embed_texts
+    from embedtune.export.embed_file import check_output, embed_texts
     from embedtune.models import Embedder
 
     check_output(args.output)  # bad input fails before the model loads

@@ -35,7 +35,7 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from embedtune.inference.export import export
+    from embedtune.export.export import export
 
     out = export(
         args.source, args.output, args.format, args.merge, args.dtype, args.trust_remote_code

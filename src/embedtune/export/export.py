@@ -156,7 +156,7 @@ def sentence_transformers_agreement(emb: Embedder, folder: Path) -> float:
     texts of different lengths (so padding, the pad token and the EOS all take part)."""
     from sentence_transformers import SentenceTransformer
 
-    from embedtune.inference.checks import TEXTS
+    from embedtune.export.checks import TEXTS
 
     trust = emb.config.trust_remote_code
     theirs = SentenceTransformer(str(folder), device="cpu", trust_remote_code=trust).encode(

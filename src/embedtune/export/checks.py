@@ -89,7 +89,7 @@ def check_export(emb: Embedder, source: str) -> tuple[bool, str]:
         import sentence_transformers  # noqa: F401
     except ImportError:
         return True, "skipped (sentence-transformers not installed)"
-    from embedtune.inference.export import export, sentence_transformers_agreement
+    from embedtune.export.export import export, sentence_transformers_agreement
 
     if emb.config.prompt.partition("{}")[2]:
         return True, "skipped (a prompt with a suffix has no sentence-transformers form)"

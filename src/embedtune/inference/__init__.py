@@ -1,1 +1,0 @@
-"""Using a trained embedder: embedding files."""
