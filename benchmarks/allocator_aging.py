@@ -60,9 +60,11 @@ def child(args) -> None:
         overrides |= {"output_dir": tmp, "model": args.model, "batch_size": args.batch_size}
         cfg = load_config(args.config, overrides)
         trainer = Trainer(cfg, triplets)
-        trainer._prepare()
+        trainer.setup()
         emb = trainer.embedder
-        batches = epoch_batches(trainer.lengths, cfg.batch_size, cfg.seed, 0, cfg.group_by_length)
+        batches = epoch_batches(
+            trainer.data.lengths, cfg.batch_size, cfg.seed, 0, cfg.group_by_length
+        )
         if args.steps > len(batches):
             raise SystemExit(f"--steps {args.steps} is more than one epoch ({len(batches)} steps)")
 

@@ -122,7 +122,7 @@ def train_embedtune(args) -> dict:
         ]
         emb = trainer.embedder
         tokens = sum(
-            len(x) for x in trainer.anchor_ids + trainer.positive_ids + trainer.negative_ids
+            len(x) for x in trainer.data.anchors + trainer.data.positives + trainer.data.negatives
         )
         # train_seconds is the cumulative time inside steps (logging excluded)
         ends = [r["train_seconds"] for r in rows]

@@ -53,11 +53,11 @@ def main() -> None:
         max_steps=args.steps,
     )
     trainer = Trainer(cfg, read_triplets(args.data))
-    trainer._prepare()  # picks the device (and turns cuDNN attention off on a GPU)
+    trainer.setup()  # picks the device (and turns cuDNN attention off on a GPU)
     if trainer.device.type == "cuda":
         torch.backends.cuda.enable_cudnn_sdp(args.cudnn_attention == "on")
         print("cuDNN attention enabled:", torch.backends.cuda.cudnn_sdp_enabled(), flush=True)
-    batches = epoch_batches(trainer.lengths, args.batch, 0, 0, True)
+    batches = epoch_batches(trainer.data.lengths, args.batch, 0, 0, True)
     sync = torch.cuda.synchronize if trainer.device.type == "cuda" else (lambda: None)
 
     trainer.embedder.train()
@@ -74,7 +74,7 @@ def main() -> None:
         tokens = step(batch)
         sync()
         times.append(time.perf_counter() - start)
-        longest = max(len(trainer.anchor_ids[j]) for j in batch)
+        longest = max(len(trainer.data.anchors[j]) for j in batch)
         print(f"step {i}: {times[-1] * 1e3:.0f} ms, {tokens} tokens, longest anchor {longest}")
     print(
         f"median ms {statistics.median(times[3:]) * 1e3:.1f} (steps 3+), "

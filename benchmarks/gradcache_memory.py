@@ -48,7 +48,8 @@ def worker(args) -> dict:
 
     from embedtune.config import TrainConfig
     from embedtune.data.triplets import read_triplets
-    from embedtune.training.trainer import Trainer, build_embedder
+    from embedtune.training.model import build_embedder
+    from embedtune.training.trainer import Trainer
 
     batch, mini, steps, _ = CONFIGS[args.worker]
     triplets = read_triplets(Path(args.data_dir) / "nli" / "triplets.tsv").sample(512 * 2, seed=0)

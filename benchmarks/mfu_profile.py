@@ -80,11 +80,13 @@ def main() -> None:
             output_dir=tmp,
         )
         trainer = Trainer(cfg, triplets)
-        trainer._prepare()
+        trainer.setup()
         trainer.embedder.train()
         if args.compile:
             trainer.embedder.backbone.compile(dynamic=True)
-        batches = epoch_batches(trainer.lengths, cfg.batch_size, cfg.seed, 0, cfg.group_by_length)
+        batches = epoch_batches(
+            trainer.data.lengths, cfg.batch_size, cfg.seed, 0, cfg.group_by_length
+        )
 
         def step(idx):
             trainer.train_step(idx)  # the loop's own step (clip included)

@@ -24,11 +24,11 @@ cfg = tiny_config(
     mini_batch_size=mini,
 )
 trainer = Trainer(cfg, read_triplets(data))
-trainer._prepare()
+trainer.setup()
 assert parallel.world_size() == 2
 share = 8 // parallel.world_size()
 mine = list(range(8))[parallel.rank() * share : (parallel.rank() + 1) * share]
-loss, _ = trainer._micro_batch_backward(mine, 1.0)
+loss, _ = trainer.micro_batch_backward(mine, 1.0)
 parallel.average_gradients(trainer.params)
 if parallel.is_main():
     grads = {n: p.grad for n, p in trainer.embedder.named_parameters() if p.grad is not None}

@@ -53,8 +53,8 @@ def test_two_processes_equal_one_process_on_the_global_batch(
         tmp_path, tiny_decoder, "one", max_steps=1, seed=1, lora_dropout=0.0, hard_negatives=hard
     )
     trainer = Trainer(cfg, read_triplets(triplet_file))
-    trainer._prepare()
-    loss, _ = trainer._micro_batch_backward(list(range(8)), 1.0)
+    trainer.setup()
+    loss, _ = trainer.micro_batch_backward(list(range(8)), 1.0)
     one = {n: p.grad for n, p in trainer.embedder.named_parameters() if p.grad is not None}
     assert abs(two["loss"] - loss) <= 1e-5
     assert one.keys() == two["grads"].keys()

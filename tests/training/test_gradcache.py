@@ -10,9 +10,9 @@ from tests.conftest import on_every_device, tiny_config
 def _grads(tiny_decoder, triplet_file, tmp_path, name, **kw):
     cfg = tiny_config(tmp_path, tiny_decoder, name, max_steps=1, seed=1, **kw)
     trainer = Trainer(cfg, read_triplets(triplet_file))
-    trainer._prepare()
+    trainer.setup()
     torch.manual_seed(123)
-    loss, _ = trainer._micro_batch_backward(list(range(8)), 1.0)
+    loss, _ = trainer.micro_batch_backward(list(range(8)), 1.0)
     return loss, {
         n: p.grad.clone() for n, p in trainer.embedder.named_parameters() if p.grad is not None
     }
@@ -53,14 +53,14 @@ def test_replay_reproduces_dropout_masks(tiny_decoder, triplet_file, tmp_path, d
     (on a GPU that is the GPU's generator, which dropout there draws from)."""
     cfg = tiny_config(tmp_path, tiny_decoder, "r", max_steps=1, lora_dropout=0.5, device=device)
     trainer = Trainer(cfg, read_triplets(triplet_file))
-    trainer._prepare()
+    trainer.setup()
     emb = trainer.embedder
     with torch.no_grad():  # LoRA B starts at zero, which would hide dropout entirely
         for name, p in emb.named_parameters():
             if "lora_B" in name:
                 p.normal_()
     emb.train()
-    ids = trainer.anchor_ids[:8]
+    ids = trainer.data.anchors[:8]
     cached, plan = gradcache.embed_without_graph(emb, ids, 3)
     again = torch.empty_like(cached)
     for rows, state in plan:

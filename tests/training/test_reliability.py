@@ -207,7 +207,7 @@ def test_resume_ignores_a_half_written_checkpoint(tiny_decoder, triplet_file, tm
         _cfg(tmp_path, tiny_decoder, max_steps=6, save_every=2, keep_checkpoints=5, resume=True),
         data,
     )
-    resumed._prepare()
+    resumed.setup()
     assert resumed.state.step == 2 and "resuming from" in capsys.readouterr().out
     assert not (root / ".step-8-abc").exists()
 

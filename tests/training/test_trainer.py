@@ -20,8 +20,8 @@ def _losses(out):
 
 def test_only_lora_parameters_receive_gradients(tiny_decoder, triplet_file, tmp_path):
     trainer = Trainer(_cfg(tmp_path, tiny_decoder), read_triplets(triplet_file))
-    trainer._prepare()
-    trainer._micro_batch_backward(list(range(8)), 1.0)
+    trainer.setup()
+    trainer.micro_batch_backward(list(range(8)), 1.0)
     named = dict(trainer.embedder.named_parameters())
     with_grad = {n for n, p in named.items() if p.grad is not None and p.grad.abs().sum() > 0}
     assert with_grad and all("lora_" in n for n in with_grad)
@@ -49,7 +49,7 @@ def test_thirty_steps_lower_the_loss(tiny_decoder, triplet_file, tmp_path, devic
 def test_full_finetune_of_an_encoder_trains_every_weight(tiny_encoder, triplet_file, tmp_path):
     cfg = _cfg(tmp_path, tiny_encoder, lora=False, max_steps=2, lr=1e-3)
     trainer = Trainer(cfg, read_triplets(triplet_file))
-    trainer._prepare()
+    trainer.setup()
     assert all(p.requires_grad for p in trainer.embedder.parameters())
 
 
@@ -135,9 +135,9 @@ def test_gradient_checkpointing_gives_the_same_gradients(tiny_decoder, triplet_f
             _cfg(tmp_path, tiny_decoder, name, lora_dropout=0.0, gradient_checkpointing=ckpt_on),
             read_triplets(triplet_file),
         )
-        trainer._prepare()
+        trainer.setup()
         trainer.embedder.train()
-        trainer._micro_batch_backward(list(range(8)), 1.0)
+        trainer.micro_batch_backward(list(range(8)), 1.0)
         grads.append(
             {
                 n: p.grad.clone()
@@ -199,10 +199,10 @@ def test_false_negatives_are_masked_in_training(tiny_decoder, triplet_file, tmp_
     for mask in (True, False):
         cfg = _cfg(tmp_path, tiny_decoder, f"m{mask}", lora_dropout=0.0, mask_false_negatives=mask)
         trainer = Trainer(cfg, data)
-        trainer._prepare()
+        trainer.setup()
         batch = [0, 1, 2, 3, 8, 9, 10, 11]  # every row has its twin in the batch
-        expected = trainer._false_negatives(batch, 0)
-        losses[mask], _ = trainer._micro_batch_backward(batch, 1.0)
+        expected = trainer.data.false_negatives(batch, 0)
+        losses[mask], _ = trainer.micro_batch_backward(batch, 1.0)
     assert expected is None or expected.sum() > 0
     assert losses[True] < losses[False]
 

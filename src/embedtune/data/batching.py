@@ -10,7 +10,7 @@ order is a pure function of (seed, epoch), which is what makes exact resume poss
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
@@ -39,6 +39,29 @@ def epoch_batches(
     if group_by_length:
         batches = [batches[i] for i in rng.permutation(len(batches))]
     return batches
+
+
+def batch_stream(
+    lengths: Sequence[int],
+    batch_size: int,
+    seed: int,
+    group_by_length: bool = True,
+    epoch: int = 0,
+    start: int = 0,
+) -> Iterator[tuple[int, int, list[int]]]:
+    """(epoch, index in epoch, batch) from batch ``start`` of ``epoch`` on, across epochs
+    without end: the training loop takes what it needs and can stop anywhere, and a resume
+    continues from the saved (epoch, index).
+
+    >>> import itertools
+    >>> list(itertools.islice(batch_stream([1, 2, 3], 2, seed=0, group_by_length=False), 3))
+    [(0, 0, [2, 0]), (1, 0, [2, 0]), (2, 0, [2, 1])]
+    """
+    while True:
+        batches = epoch_batches(lengths, batch_size, seed, epoch, group_by_length)
+        for i in range(start, len(batches)):
+            yield epoch, i, batches[i]
+        epoch, start = epoch + 1, 0
 
 
 def longest_first_chunks(lengths: Sequence[int], size: int) -> list[list[int]]:

@@ -68,3 +68,15 @@ def replay_with_graph(
         set_rng_state(embedder.device, state)
         emb = embedder(embedder.collate([ids[i] for i in rows]))  # (m, D)
         emb.backward(grad[rows])
+
+
+def embed(embedder, ids: Sequence[Sequence[int]], mini_batch: int | None):
+    """(N, D) embeddings for the loss, and what to call once the loss has been
+    backpropagated. Without ``mini_batch``: embeddings with autograd, nothing to call. With
+    it: GradCache's leaf embeddings, and the call replays each mini-batch with its cached
+    gradient. The caller decides for the whole batch (anchors and candidates alike)."""
+    if mini_batch is None:
+        return embedder(embedder.collate(ids)), lambda: None
+    out, plan = embed_without_graph(embedder, ids, mini_batch)
+    out.requires_grad_(True)
+    return out, lambda: replay_with_graph(embedder, ids, plan, out.grad)

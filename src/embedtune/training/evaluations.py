@@ -1,0 +1,49 @@
+"""The evaluations a run makes: STS-B dev along the way (model selection: the history and
+best/), and the report tasks before and after training (before.json, after.json; after
+training in a fresh child process, as fast as `embedtune evaluate`)."""
+
+from __future__ import annotations
+
+import json
+
+from embedtune import parallel
+from embedtune.evaluation.child import evaluate_in_child
+from embedtune.evaluation.run import result_json
+from embedtune.evaluation.sts import evaluate_sts
+from embedtune.training.model import weight_dtype
+
+
+def evaluate_final(trainer, when: str) -> dict | None:
+    """Score the trainer's ``final_tasks`` into out/<when>.json (None when there are none)."""
+    if not trainer.final_tasks:
+        return None
+    cfg = trainer.cfg
+    if parallel.is_main():
+        tasks = ", ".join(t.key for t in trainer.final_tasks)
+        print(f"[embedtune] evaluating {when} training on {tasks}", flush=True)
+    if when == "after" and cfg.eval_in_subprocess and parallel.world_size() == 1:
+        scores = evaluate_in_child(
+            trainer.out / "final",
+            trainer.final_tasks,
+            cfg.eval_batch_size,
+            cfg.dtype,
+            dtype=weight_dtype(cfg),
+            device=str(trainer.device),
+            attn_implementation=cfg.attn_implementation,
+        )
+    else:
+        scores = evaluate_sts(trainer.embedder, trainer.final_tasks, batch_size=cfg.eval_batch_size)
+    result = result_json(trainer.embedder, cfg.model, scores)
+    if parallel.is_main():
+        (trainer.out / f"{when}.json").write_text(json.dumps(result, indent=2) + "\n")
+    return result
+
+
+def evaluate_dev(trainer) -> dict:
+    """STS-B dev now, as a history row ``{"step", "task", "spearman"}``."""
+    dev = trainer.dev
+    scores = evaluate_sts(
+        trainer.embedder, [dev], batch_size=trainer.cfg.eval_batch_size, show_progress=False
+    )
+    score = round(scores["tasks"][dev.key]["spearman"], 4)
+    return {"step": trainer.state.step, "task": dev.key, "spearman": score}
