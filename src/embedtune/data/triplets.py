@@ -26,6 +26,7 @@ from pathlib import Path
 
 from embedtune.data.lines import read_csv_records, read_rows
 from embedtune.errors import DataError
+from embedtune.paths import looks_like_path
 
 KNOWN_LAYOUTS = [
     ("anchor", "positive", "negative"),
@@ -187,7 +188,7 @@ def read_triplets(
     ``header``: whether a TSV/CSV file's first line names its columns (None: detect)."""
     p = Path(path).expanduser()
     if not p.exists():
-        if p.suffix or str(path).startswith((".", "/", "~")):
+        if looks_like_path(str(path), any_suffix=True):
             raise DataError(f"{path}: no such file")
         return _read_hub(str(path), columns, hub_config, split)
     skipped: list[str] = []

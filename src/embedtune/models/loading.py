@@ -29,7 +29,8 @@ from embedtune.errors import ConfigError, EmbedtuneError
 from embedtune.models import registry
 from embedtune.models.config import CONFIG_FILE, EmbedderConfig
 from embedtune.models.pooling import ST_POOLING
-from embedtune.models.sources import check_hub, looks_like_path, resolve_run_folder
+from embedtune.models.sources import check_hub, resolve_run_folder
+from embedtune.paths import looks_like_path
 
 Parts = tuple  # (backbone, tokenizer, EmbedderConfig, torch.device)
 # peft asks transformers for a deprecated attribute on every wrap and load

@@ -1,12 +1,8 @@
 """Where a model argument points: a training run's folder, a local folder, or a Hub id.
 
-Offline first: anything that looks like a path is a path and never goes to the Hub (a typo
-in ``runs/mymodel`` is "no such folder" at once, not a minute of Hub retries), and a Hub id is
-only sent to the Hub after a quick check that it answers. A training run's folder stands for
-its ``final/`` model.
-
->>> looks_like_path("runs/nothere"), looks_like_path("BAAI/bge-small-en-v1.5")  # doctest: +SKIP
-(True, False)                     # when ./runs exists
+Offline first: anything that looks like a path is a path (``paths.looks_like_path``) and
+never goes to the Hub, and a Hub id is only sent to the Hub after a quick check that it
+answers. A training run's folder stands for its ``final/`` model.
 """
 
 from __future__ import annotations
@@ -18,15 +14,6 @@ from embedtune.errors import EmbedtuneError
 from embedtune.models.config import CONFIG_FILE
 
 RUN_MARKERS = ("run.json", "metrics.jsonl", "checkpoints")
-
-
-def looks_like_path(name: str) -> bool:
-    """True for ``./x``, ``/x``, ``~/x``, ``a/b/c``, ``x.y`` files, and ``a/b`` whose ``a`` is a
-    local folder; a Hub id is ``name`` or ``org/name``."""
-    if name.startswith((".", "/", "~")) or "\\" in name or name.count("/") > 1:
-        return True
-    head = name.split("/", 1)[0]
-    return "/" in name and Path(head).expanduser().is_dir()
 
 
 def resolve_run_folder(folder: Path) -> Path:

@@ -8,6 +8,7 @@ from embedtune.config import TrainConfig
 from embedtune.data.sts import data_root, load_task, resolve_tasks
 from embedtune.data.triplets import read_triplets
 from embedtune.errors import DataError
+from embedtune.paths import looks_like_path
 from embedtune.training.trainer import Trainer
 
 
@@ -18,12 +19,7 @@ def resolve_data_path(data: str, data_dir: str | None) -> str:
     root = data_root(data_dir)
     if root is not None and (root / data).exists():
         return str(root / data)
-    if (
-        Path(data).suffix
-        or root is not None
-        and "/" in data
-        and (root / Path(data).parts[0]).exists()
-    ):
+    if looks_like_path(data, [root] if root is not None else [], any_suffix=True):
         where = f" (also looked under {root})" if root else ""
         raise DataError(f"{data}: no such file{where}")
     return data
