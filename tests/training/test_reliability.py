@@ -191,7 +191,8 @@ def test_consecutive_non_finite_steps_stop_the_run_keeping_the_last_good_checkpo
     )
 
 
-def test_resume_ignores_a_half_written_checkpoint(tiny_decoder, triplet_file, tmp_path, capsys):
+def test_resume_ignores_a_half_written_checkpoint(tiny_decoder, triplet_file, tmp_path, caplog):
+    caplog.set_level("INFO", logger="embedtune")
     data = read_triplets(triplet_file)
     Trainer(
         _cfg(tmp_path, tiny_decoder, max_steps=6, save_every=2, keep_checkpoints=5), data
@@ -208,7 +209,7 @@ def test_resume_ignores_a_half_written_checkpoint(tiny_decoder, triplet_file, tm
         data,
     )
     resumed.setup()
-    assert resumed.state.step == 2 and "resuming from" in capsys.readouterr().out
+    assert resumed.state.step == 2 and "resuming from" in caplog.text
     assert not (root / ".step-8-abc").exists()
 
 

@@ -208,11 +208,12 @@ def test_false_negatives_are_masked_in_training(tiny_decoder, triplet_file, tmp_
 
 
 def test_a_time_limited_run_says_why_it_stopped_and_its_curve_starts_at_step_0(
-    tiny_decoder, triplet_file, tmp_path, capsys
+    tiny_decoder, triplet_file, tmp_path, caplog
 ):
+    caplog.set_level("INFO", logger="embedtune")
     cfg = _cfg(tmp_path, tiny_decoder, max_steps=50, max_minutes=1e-9, eval_every=5)
     report = Trainer(cfg, read_triplets(triplet_file), dev=_sts_task()).train()
-    out = capsys.readouterr().out
+    out = caplog.text
     assert report["stop_reason"] == "max_minutes"
     assert f"after {report['steps']} of 50 planned steps" in out and "time limit" in out
     assert report["eval_history"][0]["step"] == 0  # the untrained model: a curve, not a dot

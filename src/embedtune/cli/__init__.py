@@ -7,6 +7,7 @@ import sys
 
 from embedtune.cli import check, embed, evaluate, export, quickstart, serve, train
 from embedtune.errors import EmbedtuneError
+from embedtune.log import show_progress_on_stdout
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    show_progress_on_stdout()
     try:
         return args.func(args) or 0
     except EmbedtuneError as e:

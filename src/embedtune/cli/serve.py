@@ -51,8 +51,14 @@ def run(args: argparse.Namespace) -> int:
     )
     app = create_app(embedder, settings)
     import logging
+    import sys
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s embedtune serve: %(message)s")
+    # request lines with a timestamp, on their own handler (not also as [embedtune] lines)
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(asctime)s embedtune serve: %(message)s"))
+    serve_log = logging.getLogger("embedtune.serve")
+    serve_log.addHandler(handler)
+    serve_log.propagate = False
     print(
         f"embedtune: serving {args.model} on http://{args.host}:{args.port} "
         "(POST /v1/embeddings, GET /health; Ctrl-C stops)",

@@ -20,6 +20,7 @@ from embedtune.atomic import atomic_dir
 from embedtune.dtypes import check_dtype, torch_dtype
 from embedtune.errors import ConfigError, EmbedtuneError
 from embedtune.evaluation.sts import cosine
+from embedtune.log import log
 from embedtune.models import Embedder
 from embedtune.models.pooling import ST_POOLING
 from embedtune.models.sources import resolve_run_folder
@@ -119,9 +120,7 @@ def export(
         )
     if fmt != "adapter" and emb.config.adapter:
         if not merge:
-            print(
-                "[embedtune] merging the LoRA adapter into the base weights (full-weight formats need it)"
-            )
+            log.info("merging the LoRA adapter into the base weights (full-weight formats need it)")
         emb.backbone = emb.backbone.merge_and_unload()
         emb.config.adapter = False
     if fmt != "adapter" and emb.tokenizer.pad_token is None:

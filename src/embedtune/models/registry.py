@@ -21,6 +21,7 @@ from pathlib import Path
 
 from embedtune.atomic import atomic_dir
 from embedtune.errors import ModelNotAvailable
+from embedtune.log import log
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ def _convert_gguf(model: NamedModel, gguf_path: Path) -> Path:
     if (target / "config.json").is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    print(f"[embedtune] converting {gguf_path.name} into {target} (once)", flush=True)
+    log.info(f"converting {gguf_path.name} into {target} (once)")
     with atomic_dir(target, replace=False) as tmp:  # another process may finish first
         tok = AutoTokenizer.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name)
         lm = AutoModelForCausalLM.from_pretrained(

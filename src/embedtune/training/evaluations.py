@@ -10,6 +10,7 @@ from embedtune import parallel
 from embedtune.evaluation.child import evaluate_in_child
 from embedtune.evaluation.run import result_json
 from embedtune.evaluation.sts import evaluate_sts
+from embedtune.log import log
 from embedtune.training.model import weight_dtype
 
 
@@ -20,7 +21,7 @@ def evaluate_final(trainer, when: str) -> dict | None:
     cfg = trainer.cfg
     if parallel.is_main():
         tasks = ", ".join(t.key for t in trainer.final_tasks)
-        print(f"[embedtune] evaluating {when} training on {tasks}", flush=True)
+        log.info(f"evaluating {when} training on {tasks}")
     if when == "after" and cfg.eval_in_subprocess and parallel.world_size() == 1:
         scores = evaluate_in_child(
             trainer.out / "final",

@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 
 from embedtune import parallel
+from embedtune.log import log
 from embedtune.training.report import plot_learning_curve, versions, write_report
 
 
@@ -85,11 +86,10 @@ class MetricsLog:
 
 
 def say_time_limit(max_minutes: float, steps: int, planned: int) -> None:
-    print(
-        f"[embedtune] stopped by the time limit (max_minutes {max_minutes:g}) after {steps} of "
+    log.info(
+        f"stopped by the time limit (max_minutes {max_minutes:g}) after {steps} of "
         f"{planned} planned steps; the lr schedule was planned for {planned}, so it ended "
-        "above its floor",
-        flush=True,
+        "above its floor"
     )
 
 

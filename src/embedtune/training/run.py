@@ -8,6 +8,7 @@ from embedtune.config import TrainConfig
 from embedtune.data.sts import data_root, load_task, resolve_tasks
 from embedtune.data.triplets import read_triplets
 from embedtune.errors import DataError
+from embedtune.log import log
 from embedtune.paths import looks_like_path
 from embedtune.training.trainer import Trainer
 
@@ -33,22 +34,16 @@ def run_training(cfg: TrainConfig) -> dict:
         header=cfg.header,
     )
     if triplets.headerless:
-        print(
-            f"[embedtune] {triplets.source}: no header line; reading its columns as anchor, "
-            f"positive{', negative' if triplets.has_negatives else ''} (--header to read it as names)",
-            flush=True,
+        log.info(
+            f"{triplets.source}: no header line; reading its columns as anchor, "
+            f"positive{', negative' if triplets.has_negatives else ''} (--header to read it as names)"
         )
     if triplets.skipped:
-        print(
-            f"[embedtune] skipped {len(triplets.skipped)} bad rows, e.g. {triplets.skipped[0]}",
-            flush=True,
-        )
+        log.info(f"skipped {len(triplets.skipped)} bad rows, e.g. {triplets.skipped[0]}")
     root = data_root(cfg.data_dir)
     dev = load_task("stsb-dev", root) if cfg.eval_every and root is not None else None
     if cfg.eval_every and dev is None:
-        print(
-            "[embedtune] no data directory: STS-B dev evaluation during training is off", flush=True
-        )
+        log.info("no data directory: STS-B dev evaluation during training is off")
     final = (
         [load_task(k, root) for k in resolve_tasks(cfg.eval_tasks)]
         if cfg.eval_tasks and root is not None

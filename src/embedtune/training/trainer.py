@@ -26,6 +26,7 @@ from embedtune.data.batching import batch_stream, rank_share
 from embedtune.data.sts import STSData
 from embedtune.data.triplets import Triplets
 from embedtune.errors import TrainingError
+from embedtune.log import log
 from embedtune.losses import InfoNCELoss
 from embedtune.models import Embedder
 from embedtune.models.lora import check_targets
@@ -95,9 +96,7 @@ class Trainer:
             saved.pop("fingerprint", None)
             self.state = TrainState(**saved)
             self.state.resumes += 1
-            print(
-                f"[embedtune] resuming from {checkpoints[-1]} (step {self.state.step})", flush=True
-            )
+            log.info(f"resuming from {checkpoints[-1]} (step {self.state.step})")
         self.metrics.start(self.state.step if checkpoints else None)
         parallel.barrier()  # nobody starts before the main process has cleaned up
 
@@ -271,9 +270,8 @@ class Trainer:
             st.best = row
             self._save_embedder("best")
         if parallel.is_main():
-            print(
-                f"[embedtune] step {st.step}: {row['task']} Spearman {row['spearman']:.2f} (best {st.best['spearman']:.2f} at step {st.best['step']})",
-                flush=True,
+            log.info(
+                f"step {st.step}: {row['task']} Spearman {row['spearman']:.2f} (best {st.best['spearman']:.2f} at step {st.best['step']})"
             )
 
     def _save_embedder(self, name: str) -> Path:
