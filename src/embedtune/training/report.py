@@ -1,4 +1,5 @@
-"""What a finished run leaves behind for people: report.md, learning_curve.png, run.json."""
+"""How a run is shown to people: the report.md text, the learning-curve plot, and the versions
+recorded in run.json (``outputs.py`` decides what is written when)."""
 
 from __future__ import annotations
 
