@@ -28,3 +28,16 @@ def test_readme_links_point_at_files_and_it_stays_a_front_door():
     assert "../shared" not in readme
     links = re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", readme)
     assert links and all((ROOT / link).exists() for link in links if "://" not in link)
+
+
+def test_every_results_path_the_docs_cite_exists():
+    """A figure's raw data must stay where RESULTS.md and docs/ say it is (results/ has one
+    folder per probe; a move that forgets a reference fails here)."""
+    pages = [ROOT / "benchmarks" / "RESULTS.md", *sorted((ROOT / "docs").glob("*.md"))]
+    cited = set()
+    for page in pages:
+        for path in re.findall(r"(?:benchmarks/)?results/[\w./\-]+", page.read_text()):
+            cited.add(path.rstrip(".").removeprefix("benchmarks/"))
+    assert len(cited) > 20
+    missing = sorted(p for p in cited if not (ROOT / "benchmarks" / p).exists())
+    assert not missing, missing
