@@ -107,14 +107,25 @@ def test_allocator_probe_runs_tiny_on_cpu(tiny_decoder, triplet_file, tmp_path):
     assert "glibc     encode @0:" in r.stdout
 
 
-def _reproduce():
+def _load_benchmark(name: str):
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("reproduce", BENCH / "reproduce.py")
+    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
-    sys.modules["reproduce"] = module  # dataclasses look their module up there
+    sys.modules[name] = module  # dataclasses, and the report's `from reproduce import`, look there
     spec.loader.exec_module(module)
     return module
+
+
+def _reproduce():
+    """benchmarks/reproduce.py: the grid and its runner."""
+    return _load_benchmark("reproduce")
+
+
+def _report():
+    """benchmarks/reproduce_report.py: docs/reproduction.md from the run folders."""
+    _reproduce()
+    return _load_benchmark("reproduce_report")
 
 
 def _fake_run(
@@ -162,7 +173,7 @@ def test_reproduce_skips_finished_runs_and_selects_cells(tmp_path):
 
 
 def test_reproduce_report_is_generated_from_run_folders(tmp_path):
-    rep = _reproduce()
+    rep = _report()
     for seed, (w, wo) in zip((42, 1, 2), [(80.0, 77.0), (80.5, 77.4), (79.8, 76.9)]):
         _fake_run(tmp_path / "hard_negatives" / f"with-seed{seed}", w)
         _fake_run(tmp_path / "hard_negatives" / f"without-seed{seed}", wo)
@@ -176,7 +187,7 @@ def test_reproduce_report_is_generated_from_run_folders(tmp_path):
 
 
 def test_reproduce_report_shows_a_single_seed_pair_without_a_verdict(tmp_path):
-    rep = _reproduce()
+    rep = _report()
     _fake_run(tmp_path / "hard_negatives" / "with-seed42", 80.21)
     _fake_run(tmp_path / "hard_negatives" / "without-seed42", 76.86)
     _fake_run(tmp_path / "hard_negatives" / "with-seed1", 80.0)  # its pair is not run yet
@@ -187,7 +198,7 @@ def test_reproduce_report_shows_a_single_seed_pair_without_a_verdict(tmp_path):
 
 
 def test_reproduce_report_reads_the_learning_curve_and_its_schedule(tmp_path):
-    rep = _reproduce()
+    rep = _report()
     folder = tmp_path / "learning_curve" / "500-steps"
     _fake_run(folder, 81.5, steps=500)
     report = json.loads((folder / "report.json").read_text())
@@ -214,7 +225,7 @@ def test_reproduce_report_reads_the_learning_curve_and_its_schedule(tmp_path):
 
 
 def test_reproduce_learning_rate_cell_waits_for_all_three_runs(tmp_path):
-    rep = _reproduce()
+    rep = _report()
     _fake_run(tmp_path / "hard_negatives" / "with-seed42", 80.2)
     _fake_run(tmp_path / "learning_rate" / "lr-5e-3", 75.08)
     _fake_run(tmp_path / "learning_rate" / "lr-5e-4", 79.0)
@@ -229,7 +240,7 @@ def test_reproduce_learning_rate_cell_waits_for_all_three_runs(tmp_path):
 
 
 def test_reproduce_prompts_cell_compares_spreads_and_the_rerun(tmp_path):
-    rep = _reproduce()
+    rep = _report()
     _fake_run(tmp_path / "hard_negatives" / "with-seed42", 80.21)
     _fake_run(tmp_path / "prompts" / "none", 80.21, before=19.2)
     text = rep.write_report(tmp_path, tmp_path / "reproduction.md")
@@ -251,7 +262,7 @@ def test_reproduce_prompts_cell_compares_spreads_and_the_rerun(tmp_path):
 
 
 def test_reproduce_batch_cell_judges_the_gain_over_batch_8(tmp_path):
-    rep = _reproduce()
+    rep = _report()
     for b, after in [(8, 77.0), (32, 80.2), (128, 80.9)]:
         _fake_run(tmp_path / "batch_size" / f"batch-{b}", after, steps=rep.TRIPLETS_SEEN // b)
     text = rep.write_report(tmp_path, tmp_path / "reproduction.md")
@@ -281,7 +292,7 @@ def test_reproduce_batch_cell_judges_the_gain_over_batch_8(tmp_path):
 
 def test_best_recipe_is_the_top_gemma_run_inside_30_minutes(tmp_path):
     """Runs over the 30-minute budget or of another model never count as the best recipe."""
-    rep = _reproduce()
+    rep = _report()
     text = rep.write_report(tmp_path, tmp_path / "reproduction.md")
     assert "No finished gemma3-270m run trained within 30 minutes yet." in text
     _fake_run(tmp_path / "main" / "minilm-l6", 82.0, before=80.16, model="minilm-l6")
@@ -298,7 +309,7 @@ def test_best_recipe_is_the_top_gemma_run_inside_30_minutes(tmp_path):
 
 
 def test_hard_negative_verdict_needs_a_gain_near_the_studys():
-    rep = _reproduce()
+    rep = _report()
     assert rep.hard_negative_verdict(2.0, 0.3) == "confirmed"
     assert rep.hard_negative_verdict(0.4, 0.1) == "refuted"  # real, but far under 2 points
     assert rep.hard_negative_verdict(-1.0, 0.2) == "refuted"
