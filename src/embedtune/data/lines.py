@@ -1,4 +1,5 @@
-"""Reading delimited text files line by line, with the line number in every error.
+"""Reading delimited text files line by line, with the line number in every error (and
+Parquet files, through pyarrow when it is installed).
 
 The STS and NLI files carry no quoting at all (many sentences start with ``"``), so the
 ``csv`` module's defaults would silently merge rows. We split on the delimiter ourselves,
@@ -144,3 +145,12 @@ def read_csv_records(
             yield reader.line_num, dict(zip(header, row))
 
     return header, records()
+
+
+def read_parquet(path: Path):
+    """A Parquet file as a pyarrow Table (pyarrow is optional: a clear error says so)."""
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise DataError(f"{path}: reading Parquet needs pyarrow (pip install pyarrow)") from None
+    return pq.read_table(path)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from embedtune.data.lines import read_csv_records, read_rows
+from embedtune.data.lines import read_csv_records, read_parquet, read_rows
 from embedtune.errors import DataError
 
 
@@ -71,13 +71,7 @@ def read_texts(
             texts.append(_check(rec.get(column), f"{path}:{n}", column))
             ids.append(str(rec[id_column]) if id_column in rec else str(n))
     elif suffix == ".parquet":
-        try:
-            import pyarrow.parquet as pq
-        except ImportError:
-            raise DataError(
-                f"{path}: reading Parquet needs pyarrow (pip install pyarrow)"
-            ) from None
-        table = pq.read_table(path)
+        table = read_parquet(path)
         if column not in table.column_names:
             raise DataError(f"{path}: no column {column!r}; columns: {table.column_names}")
         col = table.column(column).to_pylist()

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from embedtune.data.lines import read_csv_records, read_rows
+from embedtune.data.lines import read_csv_records, read_parquet, read_rows
 from embedtune.errors import DataError
 from embedtune.paths import looks_like_path
 
@@ -125,13 +125,7 @@ def _records(
     if fmt == "jsonl":
         return (*_jsonl_records(path, on_bad), False)
     if fmt == "parquet":
-        try:
-            import pyarrow.parquet as pq
-        except ImportError:
-            raise DataError(
-                f"{path}: reading Parquet needs pyarrow (pip install pyarrow)"
-            ) from None
-        table = pq.read_table(path)
+        table = read_parquet(path)
         records = table.to_pylist()
         return table.column_names, ((i + 1, r) for i, r in enumerate(records)), False
     raise DataError(f"{path}: unknown format {fmt!r}; use .tsv, .csv, .jsonl or .parquet")
