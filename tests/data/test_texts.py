@@ -15,3 +15,17 @@ def test_jsonl_line_numbers_count_newlines_only(tmp_path):
     path.write_bytes(b'{"text": "a"}\r\n{"text": "b\\u2028c"}\n{"text": "d"}\n')
     ids, texts = read_texts(path)
     assert ids == ["1", "2", "3"] and texts == ["a", "b\u2028c", "d"]
+
+
+def test_parquet_texts_keep_their_ids_and_name_a_missing_column(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import pytest
+
+    from embedtune.errors import DataError
+
+    path = tmp_path / "texts.parquet"
+    pq.write_table(pa.table({"id": ["d7", "d9"], "text": ["alpha", "beta"]}), path)
+    assert read_texts(path) == (["d7", "d9"], ["alpha", "beta"])
+    with pytest.raises(DataError, match=r"texts.parquet: no column 'body'"):
+        read_texts(path, column="body")

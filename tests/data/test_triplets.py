@@ -115,3 +115,14 @@ def test_the_train_command_takes_header_flags():
     args = build_parser().parse_args(["train", "--no-header"])
     assert args.header is False
     assert build_parser().parse_args(["train"]).header is None
+
+
+def test_parquet_triplets(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "train.parquet"
+    table = {"anchor": ["a", "c"], "positive": ["b", "d"], "negative": ["x", "y"]}
+    pq.write_table(pa.table(table), path)
+    t = read_triplets(path)
+    assert (t.anchors, t.positives, t.negatives) == (["a", "c"], ["b", "d"], ["x", "y"])
