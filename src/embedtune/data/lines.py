@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,3 +155,31 @@ def read_parquet(path: Path):
     except ImportError:
         raise DataError(f"{path}: reading Parquet needs pyarrow (pip install pyarrow)") from None
     return pq.read_table(path)
+
+
+def read_jsonl(
+    path: Path, on_bad_row: Callable[[DataError], None] | None = None
+) -> Iterator[tuple[int, dict]]:
+    """Yield (line number, object) for each non-blank line of a JSON Lines file.
+
+    Lines are split on ``\\n`` only (a U+2028 inside a string is text, not a line end), so
+    the numbers match an editor's. A line that is not a JSON object raises (or, with
+    ``on_bad_row``, is passed to it and skipped)."""
+    with Path(path).open("rb") as f:
+        for lineno, raw in enumerate(f, start=1):
+            if not raw.strip():
+                continue
+            try:
+                rec = json.loads(raw.decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError) as e:
+                error = DataError(f"{path}:{lineno}: not a JSON object ({e.__class__.__name__})")
+            else:
+                if isinstance(rec, dict):
+                    yield lineno, rec
+                    continue
+                error = DataError(
+                    f"{path}:{lineno}: expected a JSON object, got {type(rec).__name__}"
+                )
+            if on_bad_row is None:
+                raise error
+            on_bad_row(error)

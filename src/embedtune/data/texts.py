@@ -7,10 +7,9 @@ and missing columns are errors naming file and line.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from embedtune.data.lines import read_csv_records, read_parquet, read_rows
+from embedtune.data.lines import read_csv_records, read_jsonl, read_parquet, read_rows
 from embedtune.errors import DataError
 
 
@@ -59,15 +58,7 @@ def read_texts(
             texts.append(_check(rec.get(column), f"{path}:{line}", column))
             ids.append(rec[id_column] if id_column in rec else str(line))
     elif suffix in (".jsonl", ".json"):
-        for n, raw in enumerate(path.read_bytes().split(b"\n"), start=1):
-            if not raw.strip():
-                continue
-            try:
-                rec = json.loads(raw.decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError) as e:
-                raise DataError(f"{path}:{n}: not a JSON object ({e.__class__.__name__})") from None
-            if not isinstance(rec, dict):
-                raise DataError(f"{path}:{n}: expected a JSON object")
+        for n, rec in read_jsonl(path):
             texts.append(_check(rec.get(column), f"{path}:{n}", column))
             ids.append(str(rec[id_column]) if id_column in rec else str(n))
     elif suffix == ".parquet":

@@ -18,13 +18,12 @@ with ``file:line``; with ``skip_bad_rows=True`` it is skipped and counted instea
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from embedtune.data.lines import read_csv_records, read_parquet, read_rows
+from embedtune.data.lines import read_csv_records, read_jsonl, read_parquet, read_rows
 from embedtune.errors import DataError
 from embedtune.paths import looks_like_path
 
@@ -132,28 +131,7 @@ def _records(
 
 
 def _jsonl_records(path: Path, on_bad):
-    def gen():
-        with path.open("rb") as f:
-            for lineno, raw in enumerate(f, start=1):
-                if not raw.strip():
-                    continue
-                try:
-                    rec = json.loads(raw.decode("utf-8"))
-                except (UnicodeDecodeError, json.JSONDecodeError) as e:
-                    on_bad(
-                        DataError(f"{path}:{lineno}: not a JSON object ({e.__class__.__name__})")
-                    )
-                    continue
-                if not isinstance(rec, dict):
-                    on_bad(
-                        DataError(
-                            f"{path}:{lineno}: expected a JSON object, got {type(rec).__name__}"
-                        )
-                    )
-                    continue
-                yield lineno, rec
-
-    records = list(gen())
+    records = list(read_jsonl(path, on_bad))
     header = list(records[0][1]) if records else []
     return header, iter(records)
 
