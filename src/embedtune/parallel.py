@@ -15,10 +15,14 @@ compute the gradient of one process with batch P*B.
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
 
 import torch
 import torch.distributed as dist
+
+_joined = False  # this process joined a process group (init_from_env), even if it has left it
 
 
 def world_size() -> int:
@@ -40,8 +44,10 @@ def init_from_env(device: torch.device | None = None) -> bool:
         dist.is_available() and dist.is_initialized()
     ):
         return world_size() > 1
+    global _joined
     on_gpu = device is not None and device.type == "cuda"
     dist.init_process_group("nccl" if on_gpu else "gloo", device_id=device if on_gpu else None)
+    _joined = True
     return True
 
 
@@ -144,3 +150,25 @@ def shutdown() -> None:
     if world_size() > 1:
         dist.barrier()
         dist.destroy_process_group()
+
+
+def end_process(code: int) -> None:
+    """End a process that joined a process group with ``os._exit(code)``, after flushing
+    what it printed and logged; return (and do nothing) in a process that never joined one.
+
+    Why not a normal exit: gloo's worker threads free the work objects of the last
+    collectives (a barrier keeps the earlier all-reduces' tensors alive) a moment *after*
+    the collective has returned to Python. Under CPU load that moment can fall inside
+    interpreter finalization; the thread's decref of a Python-owned tensor then tries to
+    take the GIL, is made to exit, and std::terminate aborts a process whose work was all
+    done ("terminate called without an active exception", SIGABRT, a failed torchrun).
+    ``shutdown`` cannot wait for those threads: gloo's ``shutdown`` does not join them.
+    ``os._exit`` skips finalization, so every file this process writes must already be
+    closed (the trainer closes its logs before it returns).
+    """
+    if not _joined:
+        return
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -33,4 +33,7 @@ parallel.average_gradients(trainer.params)
 if parallel.is_main():
     grads = {n: p.grad for n, p in trainer.embedder.named_parameters() if p.grad is not None}
     torch.save({"loss": loss, "grads": grads}, out)
+# the way `embedtune train` ends a torchrun worker (a plain exit can abort: see end_process)
 parallel.shutdown()
+parallel.end_process(0)
+raise AssertionError("end_process returned in a process that joined a group")

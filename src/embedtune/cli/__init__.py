@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from embedtune import parallel
 from embedtune.cli import check, embed, evaluate, export, quickstart, serve, train
 from embedtune.errors import EmbedtuneError
 from embedtune.log import show_progress_on_stdout
@@ -28,6 +29,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     show_progress_on_stdout()
+    code = _run(args)
+    parallel.end_process(code)  # a torchrun worker ends here (see its docstring)
+    return code
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         return args.func(args) or 0
     except EmbedtuneError as e:
