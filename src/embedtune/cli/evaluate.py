@@ -1,4 +1,4 @@
-"""``embedtune evaluate``: STS scores of a model, as a table and JSON."""
+"""``embedtune evaluate``: STS and retrieval scores of a model, as tables and JSON."""
 
 from __future__ import annotations
 
@@ -8,13 +8,16 @@ from embedtune.cli.common import add_data_dir, add_model_options, embedder_overr
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("evaluate", help="score a model on the STS benchmarks", description=__doc__)
+    p = sub.add_parser(
+        "evaluate", help="score a model on STS and retrieval benchmarks", description=__doc__
+    )
     add_model_options(p)
     add_data_dir(p)
     p.add_argument(
         "--tasks",
         default="all",
-        help="all | senteval | comma-separated keys (sts12,...,stsb,biosses,sickr)",
+        help="comma-separated: all (nine STS tasks) | senteval | retrieval (scifact, arguana) | "
+        "task keys (sts12,...,stsb,biosses,sickr,scifact,arguana) | a BEIR folder [PATH:SPLIT]",
     )
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--output", help="write results here: .json, or .md for the Markdown table")

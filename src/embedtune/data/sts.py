@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from embedtune.data.lines import read_rows
+from embedtune.data.selection import select
 from embedtune.errors import DataError
 
 DATA_DIR_ENV = "EMBEDTUNE_DATA_DIR"
@@ -122,23 +123,12 @@ def resolve_tasks(spec: str | list[str]) -> list[str]:
     >>> resolve_tasks("stsb,sts12")
     ['stsb', 'sts12']
     """
-    parts = spec.split(",") if isinstance(spec, str) else list(spec)
-    keys: list[str] = []
-    for part in (p.strip() for p in parts):
-        if not part:
-            continue
-        expanded = SUITES.get(part, [part])
-        for key in expanded:
-            if key not in TASKS:
-                raise DataError(
-                    f"unknown task {key!r}; known tasks: {', '.join(TASKS)}; "
-                    f"suites: {', '.join(SUITES)}"
-                )
-            if key not in keys:
-                keys.append(key)
-    if not keys:
-        raise DataError(f"no tasks selected by {spec!r}")
-    return keys
+    return select(
+        spec,
+        SUITES,
+        lambda key: key in TASKS,
+        f"known tasks: {', '.join(TASKS)}; suites: {', '.join(SUITES)}",
+    )
 
 
 def data_root(data_dir: str | Path | None) -> Path | None:

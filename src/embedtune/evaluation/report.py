@@ -2,20 +2,43 @@
 
 from __future__ import annotations
 
+from embedtune.data.beir import RETRIEVAL_TASKS
 from embedtune.data.sts import TASKS
 
 
 def _name(key: str) -> str:
-    return TASKS[key].name if key in TASKS else key
+    if key in TASKS:
+        return TASKS[key].name
+    return RETRIEVAL_TASKS[key].name if key in RETRIEVAL_TASKS else key
 
 
 def results_table(result: dict) -> str:
-    """One evaluation as a Markdown table: task, Spearman, Pearson, pairs."""
-    lines = ["| task | Spearman | Pearson | pairs |", "|---|---:|---:|---:|"]
-    for key, r in result["tasks"].items():
-        lines.append(f"| {_name(key)} | {r['spearman']:.2f} | {r['pearson']:.2f} | {r['n']} |")
-    lines.append(f"| **average +- std** | **{result['average']:.2f} +- {result['std']:.2f}** | | |")
-    return "\n".join(lines)
+    """One evaluation as Markdown: the STS tasks (Spearman, Pearson, pairs) and the
+    retrieval tasks (nDCG@10 first, MTEB's main score), each table only if it has rows."""
+    sts = {k: r for k, r in result["tasks"].items() if "spearman" in r}
+    retrieval = {k: r for k, r in result["tasks"].items() if "ndcg_at_10" in r}
+    tables = []
+    if sts:
+        lines = ["| task | Spearman | Pearson | pairs |", "|---|---:|---:|---:|"]
+        for key, r in sts.items():
+            lines.append(f"| {_name(key)} | {r['spearman']:.2f} | {r['pearson']:.2f} | {r['n']} |")
+        lines.append(
+            f"| **average +- std** | **{result['average']:.2f} +- {result['std']:.2f}** | | |"
+        )
+        tables.append("\n".join(lines))
+    if retrieval:
+        lines = [
+            "| task | nDCG@10 | MAP@100 | MRR@10 | Recall@100 | P@10 | queries | documents |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for key, r in retrieval.items():
+            lines.append(
+                f"| {_name(key)} | {r['ndcg_at_10']:.2f} | {r['map_at_100']:.2f} | "
+                f"{r['mrr_at_10']:.2f} | {r['recall_at_100']:.2f} | {r['precision_at_10']:.2f} | "
+                f"{r['queries']} | {r['documents']} |"
+            )
+        tables.append("\n".join(lines))
+    return "\n\n".join(tables)
 
 
 def before_after_table(before: dict, after: dict) -> str:

@@ -5,14 +5,19 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from embedtune.data.sts import STSData, load_task, resolve_tasks
+from embedtune.data import tasks as task_registry
+from embedtune.data.beir import RetrievalData
+from embedtune.data.sts import STSData
 from embedtune.evaluation.report import results_table
+from embedtune.evaluation.retrieval import evaluate_retrieval_task
 from embedtune.evaluation.sts import evaluate_sts
+from embedtune.log import log
 from embedtune.models import Embedder
 
 
-def load_tasks(tasks: str | list[str], data_dir=None) -> list[STSData]:
-    return [load_task(k, data_dir) for k in resolve_tasks(tasks)]
+def load_tasks(tasks: str | list[str], data_dir=None) -> list[STSData | RetrievalData]:
+    """STS and retrieval tasks, every file read and checked (before any model loads)."""
+    return [task_registry.load(k, data_dir) for k in task_registry.resolve(tasks)]
 
 
 def result_json(embedder: Embedder, model_ref: str, scores: dict) -> dict:
@@ -29,10 +34,28 @@ def result_json(embedder: Embedder, model_ref: str, scores: dict) -> dict:
 
 
 def evaluate_embedder(
-    embedder: Embedder, model_ref: str, data: list[STSData], batch_size: int = 32
+    embedder: Embedder,
+    model_ref: str,
+    data: list[STSData | RetrievalData],
+    batch_size: int = 32,
 ) -> dict:
-    """Score a loaded embedder; returns the evaluate JSON layout."""
-    return result_json(embedder, model_ref, evaluate_sts(embedder, data, batch_size=batch_size))
+    """Score a loaded embedder; returns the evaluate JSON layout. STS tasks give
+    ``average``/``std`` (of Spearman), retrieval tasks ``retrieval_average`` (of nDCG@10);
+    every task's scores are under ``tasks.<key>``."""
+    sts = [t for t in data if isinstance(t, STSData)]
+    retrieval = [t for t in data if isinstance(t, RetrievalData)]
+    scores = evaluate_sts(embedder, sts, batch_size=batch_size) if sts else {"tasks": {}}
+    for task in retrieval:
+        log.info(f"{task.name}: {len(task.docs)} documents, {len(task.queries)} queries")
+        scores["tasks"][task.key] = evaluate_retrieval_task(embedder, task, batch_size)
+    if retrieval:
+        ndcg = [scores["tasks"][t.key]["ndcg_at_10"] for t in retrieval]
+        scores["retrieval_average"] = sum(ndcg) / len(ndcg)
+        scores["seconds"] = round(
+            scores.get("seconds", 0) + sum(scores["tasks"][t.key]["seconds"] for t in retrieval),
+            2,
+        )
+    return result_json(embedder, model_ref, scores)
 
 
 def write_result(result: dict, output: str | Path) -> None:
@@ -50,8 +73,9 @@ def evaluate_model(
     data = load_tasks(tasks, data_dir)  # a bad file fails before the model loads
     embedder = Embedder.load(model, **overrides)
     result = evaluate_embedder(embedder, model, data, batch_size)
+    texts = f"{result['sentences']} sentences, " if "sentences" in result else ""
     print(
-        f"{model} | pooling {result['pooling']} | {result['dtype']} | {result['sentences']} sentences in {result['seconds']:.0f}s"
+        f"{model} | pooling {result['pooling']} | {result['dtype']} | {texts}{result['seconds']:.0f}s"
     )
     print(results_table(result))
     if output:

@@ -1,0 +1,128 @@
+import math
+
+import pytest
+import torch
+
+from embedtune.evaluation.retrieval import retrieval_metrics, top_k
+
+
+def test_metrics_match_values_worked_out_by_hand_for_three_queries():
+    qrels = {"q1": {"d1": 1, "d2": 1}, "q2": {"d3": 1}, "q3": {"d4": 1}}
+    run = {
+        "q1": {"d1": 0.9, "d5": 0.8, "d2": 0.7},  # relevant at ranks 1 and 3
+        "q2": {"d5": 0.9, "d3": 0.5},  # relevant at rank 2
+        "q3": {"d1": 0.9, "d2": 0.8},  # nothing relevant retrieved
+    }
+    m = retrieval_metrics(qrels, run)
+    ndcg_q1 = (1 + 1 / math.log2(4)) / (1 + 1 / math.log2(3))
+    ndcg_q2 = 1 / math.log2(3)
+    assert m["ndcg_at_10"] == pytest.approx(100 * (ndcg_q1 + ndcg_q2) / 3, abs=1e-9)
+    assert m["map_at_100"] == pytest.approx(100 * ((1 + 2 / 3) / 2 + 1 / 2) / 3, abs=1e-9)
+    assert m["mrr_at_10"] == pytest.approx(100 * (1 + 1 / 2) / 3, abs=1e-9)
+    assert m["recall_at_100"] == pytest.approx(100 * 2 / 3, abs=1e-9)
+    assert m["precision_at_10"] == pytest.approx(100 * (2 / 10 + 1 / 10) / 3, abs=1e-9)
+
+
+def test_mrr_at_10_ignores_a_relevant_document_below_rank_10():
+    qrels = {"q": {"d10": 1}}
+    run = {"q": {f"d{i}": 1.0 - i / 100 for i in range(11)}}  # d10 is at rank 11
+    assert retrieval_metrics(qrels, run)["mrr_at_10"] == 0.0
+
+
+@pytest.mark.parametrize("max_mib", [0.01, 1000.0])
+def test_blockwise_top_k_equals_the_full_score_matrix(max_mib):
+    """With a bound far below the full matrix (7 x 5,000 floats = 137 KiB against 10 KiB)
+    the running top-k must give exactly what sorting the whole matrix gives."""
+    g = torch.Generator().manual_seed(0)
+    queries, docs = torch.randn(7, 16, generator=g), torch.randn(5000, 16, generator=g)
+    exclude = [3, -1, 4999, 0, -1, 2048, 1023]
+    scores, rows = top_k(queries, docs, 50, exclude, max_score_mib=max_mib)
+    full = queries @ docs.T
+    for i, e in enumerate(exclude):
+        if e >= 0:
+            full[i, e] = float("-inf")
+    want_s, want_i = full.topk(50, dim=1)
+    assert torch.equal(rows, want_i) and torch.allclose(scores, want_s)
+    assert all(e not in rows[i].tolist() for i, e in enumerate(exclude))
+
+
+def test_top_k_never_asks_for_more_than_the_corpus():
+    scores, rows = top_k(torch.ones(2, 4), torch.eye(4), k=1000)
+    assert rows.shape == (2, 4)
+
+
+class TableEmbedder:
+    """Embeddings looked up in a fixed table."""
+
+    def __init__(self, table):
+        self.table = table
+
+    def encode(self, texts, batch_size=32, show_progress=None):
+        import numpy as np
+
+        return np.stack([self.table[t] for t in texts])
+
+
+def test_a_document_with_the_querys_id_is_not_retrieved_for_it(tmp_path):
+    """ArguAna's queries are corpus documents with the same id: each query's own document
+    would rank first; MTEB drops it, so the counter-argument is rank 1."""
+    import numpy as np
+
+    from embedtune.data.beir import read_beir
+    from embedtune.evaluation.retrieval import evaluate_retrieval_task
+    from tests.data.test_beir import write_beir
+
+    corpus = [
+        {"_id": "a1", "title": "", "text": "argument one"},
+        {"_id": "c1", "title": "", "text": "counter one"},
+        {"_id": "x", "title": "", "text": "unrelated"},
+    ]
+    queries = [{"_id": "a1", "text": "argument one"}]
+    task = read_beir(write_beir(tmp_path / "t", corpus, queries, ["a1\tc1\t1"]), "test")
+    table = {
+        "argument one": np.array([1.0, 0.0]),
+        "counter one": np.array([0.9, 0.1]),
+        "unrelated": np.array([0.0, 1.0]),
+    }
+    r = evaluate_retrieval_task(TableEmbedder(table), task)
+    assert r["ndcg_at_10"] == 100.0 and r["mrr_at_10"] == 100.0
+    assert r["queries"] == 1 and r["documents"] == 3 and r["missing_qrels_docs"] == 0
+
+
+def test_evaluate_command_scores_a_beir_folder_and_writes_json(tiny_encoder, tmp_path):
+    import json
+
+    from embedtune.cli import main
+    from tests.data.test_beir import write_beir
+
+    folder = write_beir(tmp_path / "toy")
+    out = tmp_path / "out.json"
+    assert (
+        main(
+            ["evaluate", "--model", str(tiny_encoder), "--tasks", str(folder), "--output", str(out)]
+        )
+        == 0
+    )
+    result = json.loads(out.read_text())
+    scores = result["tasks"][str(folder)]
+    assert {"ndcg_at_10", "map_at_100", "mrr_at_10", "recall_at_100", "precision_at_10"} <= set(
+        scores
+    )
+    assert scores["queries"] == 2 and scores["missing_qrels_docs"] == 1
+    assert result["retrieval_average"] == scores["ndcg_at_10"]
+
+
+def test_a_malformed_corpus_exits_2_with_file_and_line_and_writes_nothing(
+    tiny_encoder, tmp_path, capsys
+):
+    from embedtune.cli import main
+    from tests.data.test_beir import write_beir
+
+    folder = write_beir(tmp_path / "toy")
+    (folder / "corpus.jsonl").write_text((folder / "corpus.jsonl").read_text() + "{oops\n")
+    out = tmp_path / "out.json"
+    code = main(
+        ["evaluate", "--model", str(tiny_encoder), "--tasks", str(folder), "--output", str(out)]
+    )
+    assert code == 2 and "corpus.jsonl:4: not a JSON object" in capsys.readouterr().err
+    assert not out.exists()
