@@ -12,8 +12,17 @@ of Hub retries. A Hub id is ``name`` or ``org/name``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
+
+CACHE_ENV = "EMBEDTUNE_CACHE"
+
+
+def cache_dir(kind: str) -> Path:
+    """``$EMBEDTUNE_CACHE/<kind>`` (default ``~/.cache/embedtune/<kind>``): converted models,
+    corpus embeddings."""
+    return Path(os.environ.get(CACHE_ENV, Path.home() / ".cache" / "embedtune")) / kind
 
 
 def looks_like_path(name: str, roots: Iterable[Path] = (), any_suffix: bool = False) -> bool:

@@ -84,14 +84,15 @@ def test_a_document_with_the_querys_id_is_not_retrieved_for_it(tmp_path):
         "counter one": np.array([0.9, 0.1]),
         "unrelated": np.array([0.0, 1.0]),
     }
-    r = evaluate_retrieval_task(TableEmbedder(table), task)
+    r = evaluate_retrieval_task(TableEmbedder(table), task, corpus_cache=False)
     assert r["ndcg_at_10"] == 100.0 and r["mrr_at_10"] == 100.0
     assert r["queries"] == 1 and r["documents"] == 3 and r["missing_qrels_docs"] == 0
 
 
-def test_evaluate_command_scores_a_beir_folder_and_writes_json(tiny_encoder, tmp_path):
+def test_evaluate_command_scores_a_beir_folder_and_writes_json(tiny_encoder, tmp_path, monkeypatch):
     import json
 
+    monkeypatch.setenv("EMBEDTUNE_CACHE", str(tmp_path / "cache"))
     from embedtune.cli import main
     from tests.data.test_beir import write_beir
 
@@ -126,3 +127,35 @@ def test_a_malformed_corpus_exits_2_with_file_and_line_and_writes_nothing(
     )
     assert code == 2 and "corpus.jsonl:4: not a JSON object" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_the_corpus_cache_serves_the_same_model_and_misses_changed_weights(
+    tiny_encoder, tmp_path, monkeypatch
+):
+    import torch
+
+    from embedtune.data.beir import read_beir
+    from embedtune.evaluation.retrieval import evaluate_retrieval_task
+    from embedtune.models import Embedder
+    from tests.data.test_beir import write_beir
+
+    monkeypatch.setenv("EMBEDTUNE_CACHE", str(tmp_path / "cache"))
+    task = read_beir(write_beir(tmp_path / "toy"), "test")
+    embedder = Embedder.load(tiny_encoder)
+    seen = []
+    encode = embedder.encode
+    embedder.encode = lambda texts, **kw: seen.append(list(texts)) or encode(texts, **kw)
+
+    first = evaluate_retrieval_task(embedder, task)
+    again = evaluate_retrieval_task(embedder, task)
+    assert not first["corpus_from_cache"] and again["corpus_from_cache"]
+    assert sum(t == task.docs for t in seen) == 1  # the corpus was embedded once
+    assert again["ndcg_at_10"] == first["ndcg_at_10"]
+    assert len(list((tmp_path / "cache" / "corpus").glob("*.npy"))) == 1
+
+    with torch.no_grad():  # other weights: the probe texts embed differently, a new key
+        next(embedder.backbone.parameters()).mul_(1.5)
+    assert not evaluate_retrieval_task(embedder, task)["corpus_from_cache"]
+    embedder.config.prompt = "query: {}"  # another setting: a new key too
+    assert not evaluate_retrieval_task(embedder, task)["corpus_from_cache"]
+    assert len(list((tmp_path / "cache" / "corpus").glob("*.npy"))) == 3

@@ -20,6 +20,13 @@ def add_parser(sub) -> None:
         "task keys (sts12,...,stsb,biosses,sickr,scifact,arguana) | a BEIR folder [PATH:SPLIT]",
     )
     p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument(
+        "--corpus-cache",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="keep retrieval corpus embeddings in $EMBEDTUNE_CACHE/corpus and reuse them "
+        "(keyed by corpus, settings and weights; default on)",
+    )
     p.add_argument("--output", help="write results here: .json, or .md for the Markdown table")
     p.set_defaults(func=run)
 
@@ -33,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
         args.data_dir,
         args.batch_size,
         args.output,
+        args.corpus_cache,
         **embedder_overrides(args),
     )
     return 0

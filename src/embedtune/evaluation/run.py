@@ -38,6 +38,7 @@ def evaluate_embedder(
     model_ref: str,
     data: list[STSData | RetrievalData],
     batch_size: int = 32,
+    corpus_cache: bool = True,
 ) -> dict:
     """Score a loaded embedder; returns the evaluate JSON layout. STS tasks give
     ``average``/``std`` (of Spearman), retrieval tasks ``retrieval_average`` (of nDCG@10);
@@ -47,7 +48,9 @@ def evaluate_embedder(
     scores = evaluate_sts(embedder, sts, batch_size=batch_size) if sts else {"tasks": {}}
     for task in retrieval:
         log.info(f"{task.name}: {len(task.docs)} documents, {len(task.queries)} queries")
-        scores["tasks"][task.key] = evaluate_retrieval_task(embedder, task, batch_size)
+        scores["tasks"][task.key] = evaluate_retrieval_task(
+            embedder, task, batch_size, corpus_cache=corpus_cache
+        )
     if retrieval:
         ndcg = [scores["tasks"][t.key]["ndcg_at_10"] for t in retrieval]
         scores["retrieval_average"] = sum(ndcg) / len(ndcg)
@@ -68,11 +71,17 @@ def write_result(result: dict, output: str | Path) -> None:
 
 
 def evaluate_model(
-    model: str, tasks: str, data_dir=None, batch_size: int = 32, output=None, **overrides
+    model: str,
+    tasks: str,
+    data_dir=None,
+    batch_size: int = 32,
+    output=None,
+    corpus_cache: bool = True,
+    **overrides,
 ) -> dict:
     data = load_tasks(tasks, data_dir)  # a bad file fails before the model loads
     embedder = Embedder.load(model, **overrides)
-    result = evaluate_embedder(embedder, model, data, batch_size)
+    result = evaluate_embedder(embedder, model, data, batch_size, corpus_cache)
     texts = f"{result['sentences']} sentences, " if "sentences" in result else ""
     print(
         f"{model} | pooling {result['pooling']} | {result['dtype']} | {texts}{result['seconds']:.0f}s"

@@ -13,7 +13,6 @@ place. Any other string is not a name: the caller treats it as a path or a Hub i
 from __future__ import annotations
 
 import importlib.util
-import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from pathlib import Path
 from embedtune.atomic import atomic_dir
 from embedtune.errors import ModelNotAvailable
 from embedtune.log import log
+from embedtune.paths import cache_dir
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ def _package_dir(model: NamedModel) -> Path:
 
 
 def cache_root() -> Path:
-    return Path(os.environ.get("EMBEDTUNE_CACHE", Path.home() / ".cache" / "embedtune")) / "models"
+    return cache_dir("models")
 
 
 def _convert_gguf(model: NamedModel, gguf_path: Path) -> Path:
