@@ -57,7 +57,8 @@ class TrainConfig:
     # data
     data: str = _f(
         "nli/triplets.tsv",
-        "triplet file (relative paths are tried under the data dir too) or Hub id",
+        "triplet file (relative paths are tried under the data dir too), a BEIR split as "
+        "FOLDER:SPLIT (e.g. retrieval/scifact:train: query, relevant-document pairs), or Hub id",
     )
     data_dir: str | None = _f(None, "data root for STS evaluation (default: $EMBEDTUNE_DATA_DIR)")
     columns: list[str] | None = _f(None, "anchor, positive[, negative] column names")
@@ -99,7 +100,20 @@ class TrainConfig:
     # bookkeeping
     output_dir: str = _f("runs/latest", "where checkpoints, metrics and reports go")
     log_every: int = _f(10, "log a metrics row every N steps")
-    eval_every: int = _f(100, "evaluate STS-B dev every N steps (0 disables)")
+    eval_every: int = _f(100, "evaluate the dev set every N steps (0 disables)")
+    dev_task: str | None = _f(
+        None,
+        "the dev set scored during training: stsb-dev (default), or FOLDER:SPLIT for the "
+        "held-out queries of a BEIR split (the default when `data` is one; use it with mined "
+        "triplets of that split)",
+    )
+    dev_queries: int = _f(
+        100, "BEIR training data: queries of the split held out as the dev set (0: none)"
+    )
+    dev_corpus: int = _f(
+        2000,
+        "BEIR dev set: documents besides the held-out queries' relevant ones (0: the corpus)",
+    )
     save_every: int = _f(0, "checkpoint every N steps (0 disables)")
     keep_checkpoints: int = _f(2, "newest checkpoints kept (the best is never deleted)")
     eval_tasks: str = _f("all", "tasks for the before/after table ('' skips it)")

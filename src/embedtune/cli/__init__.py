@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from embedtune import parallel
-from embedtune.cli import check, embed, evaluate, export, quickstart, serve, train
+from embedtune.cli import check, embed, evaluate, export, mine, quickstart, serve, train
 from embedtune.errors import EmbedtuneError
 from embedtune.log import show_progress_on_stdout
 
@@ -16,10 +16,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="embedtune",
         allow_abbrev=False,
-        description="Fine-tune language models into text-embedding models and evaluate them on STS.",
+        description="Fine-tune language models into text-embedding models and evaluate them on STS and retrieval.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    for module in (evaluate, train, quickstart, embed, export, serve, check):
+    for module in (evaluate, train, mine, quickstart, embed, export, serve, check):
         module.add_parser(sub)
     for command in sub.choices.values():
         command.allow_abbrev = False

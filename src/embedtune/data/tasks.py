@@ -44,6 +44,11 @@ def resolve(spec: str | list[str]) -> list[str]:
     )
 
 
+def is_path_spec(key: str) -> bool:
+    """A resolved key that names a BEIR folder by path (it needs no data directory)."""
+    return key not in TASKS and key not in RETRIEVAL_TASKS
+
+
 def load(key: str, data_dir: str | Path | None = None) -> STSData | RetrievalData:
     """One resolved task, read and checked."""
     if key in TASKS:

@@ -14,28 +14,25 @@ import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from embedtune.data.sts import STSData
 
-
-def _evaluate(
-    folder: str, tasks: list[STSData], batch_size: int, load: dict, compute_dtype: str
-) -> dict:
-    from embedtune.evaluation.sts import evaluate_sts
+def _evaluate(folder: str, tasks: list, batch_size: int, load: dict, compute_dtype: str) -> dict:
+    from embedtune.evaluation.run import score_tasks
     from embedtune.models import Embedder
 
     embedder = Embedder.load(folder, **load)
     embedder.compute_dtype = compute_dtype
-    return evaluate_sts(embedder, tasks, batch_size=batch_size)
+    return score_tasks(embedder, tasks, batch_size=batch_size)
 
 
 def evaluate_in_child(
     folder: str | Path,
-    tasks: list[STSData],
+    tasks: list,
     batch_size: int = 32,
     compute_dtype: str = "bf16",
     **load,
 ) -> dict:
-    """``evaluate_sts`` of the model saved in ``folder``, computed in a spawned process.
+    """``score_tasks`` (STS and retrieval tasks) of the model saved in ``folder``, computed
+    in a spawned process.
     ``load`` goes to ``Embedder.load`` (dtype of the weights, device, attn_implementation)."""
     spawn = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:

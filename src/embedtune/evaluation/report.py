@@ -41,19 +41,29 @@ def results_table(result: dict) -> str:
     return "\n\n".join(tables)
 
 
+def _primary(r: dict) -> float:
+    """A task's headline score: Spearman for STS, nDCG@10 for retrieval."""
+    return r["spearman"] if "spearman" in r else r["ndcg_at_10"]
+
+
 def before_after_table(before: dict, after: dict) -> str:
-    """Two evaluations side by side with the gain (the study's Table 2 layout)."""
+    """Two evaluations side by side with the gain (the study's Table 2 layout); retrieval
+    tasks show nDCG@10."""
     lines = ["| task | before | after | gain |", "|---|---:|---:|---:|"]
     for key, a in after["tasks"].items():
         b = before["tasks"].get(key)
         if b is None:
             continue
+        name = _name(key) + ("" if "spearman" in a else " (nDCG@10)")
         lines.append(
-            f"| {_name(key)} | {b['spearman']:.2f} | {a['spearman']:.2f} | "
-            f"{a['spearman'] - b['spearman']:+.2f} |"
+            f"| {name} | {_primary(b):.2f} | {_primary(a):.2f} | {_primary(a) - _primary(b):+.2f} |"
         )
-    lines.append(
-        f"| **average +- std** | {before['average']:.2f} +- {before['std']:.2f} | "
-        f"{after['average']:.2f} +- {after['std']:.2f} | {after['average'] - before['average']:+.2f} |"
-    )
+    if "average" in before and "average" in after:
+        lines.append(
+            f"| **average +- std** | {before['average']:.2f} +- {before['std']:.2f} | "
+            f"{after['average']:.2f} +- {after['std']:.2f} | {after['average'] - before['average']:+.2f} |"
+        )
+    if "retrieval_average" in before and "retrieval_average" in after:
+        b, a = before["retrieval_average"], after["retrieval_average"]
+        lines.append(f"| **retrieval average (nDCG@10)** | {b:.2f} | {a:.2f} | {a - b:+.2f} |")
     return "\n".join(lines)

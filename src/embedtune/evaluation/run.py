@@ -33,6 +33,36 @@ def result_json(embedder: Embedder, model_ref: str, scores: dict) -> dict:
     }
 
 
+def score_tasks(
+    embedder,
+    data: list[STSData | RetrievalData],
+    batch_size: int = 32,
+    corpus_cache: bool = True,
+    show_progress: bool | None = None,
+) -> dict:
+    """Scores of a loaded embedder on STS and retrieval tasks: every task under
+    ``tasks.<key>``; STS tasks also give ``average``/``std`` (of Spearman), retrieval tasks
+    ``retrieval_average`` (of nDCG@10)."""
+    sts = [t for t in data if isinstance(t, STSData)]
+    retrieval = [t for t in data if isinstance(t, RetrievalData)]
+    scores = (
+        evaluate_sts(embedder, sts, batch_size=batch_size, show_progress=show_progress)
+        if sts
+        else {"tasks": {}}
+    )
+    for task in retrieval:
+        log.info(f"{task.name}: {len(task.docs)} documents, {len(task.queries)} queries")
+        scores["tasks"][task.key] = evaluate_retrieval_task(
+            embedder, task, batch_size, show_progress, corpus_cache=corpus_cache
+        )
+    if retrieval:
+        ndcg = [scores["tasks"][t.key]["ndcg_at_10"] for t in retrieval]
+        scores["retrieval_average"] = sum(ndcg) / len(ndcg)
+        seconds = sum(scores["tasks"][t.key]["seconds"] for t in retrieval)
+        scores["seconds"] = round(scores.get("seconds", 0) + seconds, 2)
+    return scores
+
+
 def evaluate_embedder(
     embedder: Embedder,
     model_ref: str,
@@ -40,25 +70,8 @@ def evaluate_embedder(
     batch_size: int = 32,
     corpus_cache: bool = True,
 ) -> dict:
-    """Score a loaded embedder; returns the evaluate JSON layout. STS tasks give
-    ``average``/``std`` (of Spearman), retrieval tasks ``retrieval_average`` (of nDCG@10);
-    every task's scores are under ``tasks.<key>``."""
-    sts = [t for t in data if isinstance(t, STSData)]
-    retrieval = [t for t in data if isinstance(t, RetrievalData)]
-    scores = evaluate_sts(embedder, sts, batch_size=batch_size) if sts else {"tasks": {}}
-    for task in retrieval:
-        log.info(f"{task.name}: {len(task.docs)} documents, {len(task.queries)} queries")
-        scores["tasks"][task.key] = evaluate_retrieval_task(
-            embedder, task, batch_size, corpus_cache=corpus_cache
-        )
-    if retrieval:
-        ndcg = [scores["tasks"][t.key]["ndcg_at_10"] for t in retrieval]
-        scores["retrieval_average"] = sum(ndcg) / len(ndcg)
-        scores["seconds"] = round(
-            scores.get("seconds", 0) + sum(scores["tasks"][t.key]["seconds"] for t in retrieval),
-            2,
-        )
-    return result_json(embedder, model_ref, scores)
+    """Score a loaded embedder; returns the evaluate JSON layout."""
+    return result_json(embedder, model_ref, score_tasks(embedder, data, batch_size, corpus_cache))
 
 
 def write_result(result: dict, output: str | Path) -> None:

@@ -1,4 +1,4 @@
-"""The evaluations a run makes: STS-B dev along the way (model selection: the history and
+"""The evaluations a run makes: a dev set along the way (STS-B dev, or a held-out retrieval split; (model selection: the history and
 best/), and the report tasks before and after training (before.json, after.json; after
 training in a fresh child process, as fast as `embedtune evaluate`)."""
 
@@ -7,9 +7,9 @@ from __future__ import annotations
 import json
 
 from embedtune import parallel
+from embedtune.data.beir import RetrievalData
 from embedtune.evaluation.child import evaluate_in_child
-from embedtune.evaluation.run import result_json
-from embedtune.evaluation.sts import evaluate_sts
+from embedtune.evaluation.run import result_json, score_tasks
 from embedtune.log import log
 from embedtune.training.model import weight_dtype
 
@@ -33,7 +33,7 @@ def evaluate_final(trainer, when: str) -> dict | None:
             attn_implementation=cfg.attn_implementation,
         )
     else:
-        scores = evaluate_sts(trainer.embedder, trainer.final_tasks, batch_size=cfg.eval_batch_size)
+        scores = score_tasks(trainer.embedder, trainer.final_tasks, batch_size=cfg.eval_batch_size)
     result = result_json(trainer.embedder, cfg.model, scores)
     if parallel.is_main():
         (trainer.out / f"{when}.json").write_text(json.dumps(result, indent=2) + "\n")
@@ -41,10 +41,32 @@ def evaluate_final(trainer, when: str) -> dict | None:
 
 
 def evaluate_dev(trainer) -> dict:
-    """STS-B dev now, as a history row ``{"step", "task", "spearman"}``."""
+    """The dev task now, as a history row ``{"step", "task", "metric", "score", <metric>}``:
+    Spearman for an STS dev set, nDCG@10 for a held-out retrieval dev split (its corpus is
+    embedded afresh each time: the weights changed)."""
     dev = trainer.dev
-    scores = evaluate_sts(
-        trainer.embedder, [dev], batch_size=trainer.cfg.eval_batch_size, show_progress=False
+    metric = "ndcg_at_10" if isinstance(dev, RetrievalData) else "spearman"
+    scores = score_tasks(
+        trainer.embedder,
+        [dev],
+        batch_size=trainer.cfg.eval_batch_size,
+        corpus_cache=False,
+        show_progress=False,
     )
-    score = round(scores["tasks"][dev.key]["spearman"], 4)
-    return {"step": trainer.state.step, "task": dev.key, "spearman": score}
+    score = round(scores["tasks"][dev.key][metric], 4)
+    return {
+        "step": trainer.state.step,
+        "task": dev.key,
+        "metric": metric,
+        "score": score,
+        metric: score,
+    }
+
+
+def dev_score(row: dict) -> float:
+    """A history row's score (rows written before retrieval dev sets have only "spearman")."""
+    return row["score"] if "score" in row else row["spearman"]
+
+
+def metric_name(row: dict) -> str:
+    return {"spearman": "Spearman", "ndcg_at_10": "nDCG@10"}[row.get("metric", "spearman")]

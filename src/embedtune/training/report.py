@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from embedtune.evaluation.report import before_after_table, results_table
+from embedtune.training.evaluations import dev_score, metric_name
 
 
 def versions() -> dict[str, str]:
@@ -30,7 +31,7 @@ def versions() -> dict[str, str]:
 
 
 def plot_learning_curve(eval_history: list[dict], path: Path, title: str) -> bool:
-    """STS dev Spearman against step; False when there is nothing to plot."""
+    """The dev score (Spearman, or nDCG@10) against step; False when there is nothing to plot."""
     if not eval_history:
         return False
     import matplotlib
@@ -39,11 +40,11 @@ def plot_learning_curve(eval_history: list[dict], path: Path, title: str) -> boo
     import matplotlib.pyplot as plt
 
     steps = [e["step"] for e in eval_history]
-    scores = [e["spearman"] for e in eval_history]
+    scores = [dev_score(e) for e in eval_history]
     fig, ax = plt.subplots(figsize=(6, 3.5), dpi=120)
     ax.plot(steps, scores, marker="o")
     ax.set_xlabel("step")
-    ax.set_ylabel(f"{eval_history[0]['task']} Spearman x100")
+    ax.set_ylabel(f"{eval_history[0]['task']} {metric_name(eval_history[0])} x100")
     ax.set_title(title)
     ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -65,7 +66,7 @@ def write_report(out: Path, report: dict) -> None:
         lines += ["", results_table(report["after"])]
     if report.get("best"):
         b = report["best"]
-        lines += ["", f"Best {b['task']}: {b['spearman']:.2f} at step {b['step']}."]
+        lines += ["", f"Best {b['task']}: {metric_name(b)} {dev_score(b):.2f} at step {b['step']}."]
     if (out / "learning_curve.png").is_file():
         lines += ["", "![learning curve](learning_curve.png)"]
     (out / "report.md").write_text("\n".join(lines) + "\n")

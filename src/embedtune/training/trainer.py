@@ -33,7 +33,7 @@ from embedtune.models.lora import check_targets
 from embedtune.training import checkpoint as ckpt
 from embedtune.training import gradcache
 from embedtune.training.encoded import EncodedTriplets
-from embedtune.training.evaluations import evaluate_dev, evaluate_final
+from embedtune.training.evaluations import dev_score, evaluate_dev, evaluate_final, metric_name
 from embedtune.training.model import build_embedder, make_trainable, optimizer_for
 from embedtune.training.outputs import MetricsLog, finish_run, say_time_limit
 from embedtune.training.schedule import lr_at
@@ -262,16 +262,17 @@ class Trainer:
 
     # -- evaluation, saving -----------------------------------------------------------------
     def _eval_and_track(self) -> None:
-        """STS-B dev now: a metrics row, the history, and best/ when it is the best so far."""
+        """The dev set now: a metrics row, the history, and best/ when it is the best so far."""
         st, row = self.state, evaluate_dev(self)
         st.eval_history.append(row)
-        self.metrics.write({"step": st.step, "eval": {row["task"]: row["spearman"]}})
-        if st.best is None or row["spearman"] > st.best["spearman"]:
+        self.metrics.write({"step": st.step, "eval": {row["task"]: row["score"]}})
+        if st.best is None or row["score"] > dev_score(st.best):
             st.best = row
             self._save_embedder("best")
         if parallel.is_main():
             log.info(
-                f"step {st.step}: {row['task']} Spearman {row['spearman']:.2f} (best {st.best['spearman']:.2f} at step {st.best['step']})"
+                f"step {st.step}: {row['task']} {metric_name(row)} {row['score']:.2f} "
+                f"(best {dev_score(st.best):.2f} at step {st.best['step']})"
             )
 
     def _save_embedder(self, name: str) -> Path:
