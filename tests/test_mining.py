@@ -11,7 +11,7 @@ class TableEmbedder:
     def __init__(self, table):
         self.table = table
 
-    def encode(self, texts, batch_size=32, show_progress=None):
+    def encode(self, texts, batch_size=32, show_progress=None, role=None):
         return np.stack([self.table[t] for t in texts])
 
 

@@ -35,6 +35,12 @@ class TrainConfig:
     model: str = _f("gemma3-270m", "named model, folder or Hub id of the backbone")
     pooling: str | None = _f(None, "last_token | mean | weighted_mean | cls (default: the model's)")
     prompt: str = _f("{}", "template with one {} for the text")
+    query_prompt: str | None = _f(
+        None, "template for the query side (anchors; retrieval queries); default: prompt"
+    )
+    document_prompt: str | None = _f(
+        None, "template for the document side (positives, negatives, corpora); default: prompt"
+    )
     max_length: int = _f(128, "truncate training texts to this many tokens")
     dtype: str = _f("bf16", "bf16 (autocast, fp32 LoRA weights) or fp32")
     attn_implementation: str | None = _f(None, "eager | sdpa (default: transformers' choice)")

@@ -61,7 +61,7 @@ def mine(
     """Mine ``task``'s queries against its corpus and write the triplets to ``output``."""
     table, _ = embed_corpus(embedder, task.docs, task.corpus_sha256, batch_size, cache=corpus_cache)
     docs = _unit(table)
-    queries = _unit(embedder.encode(task.queries, batch_size=batch_size))
+    queries = _unit(embedder.encode(task.queries, batch_size=batch_size, role="query"))
     row_of = {d: i for i, d in enumerate(task.doc_ids)}
     most_positives = max(len(j) for j in task.qrels.values())
     depth = candidates + skip_top + most_positives

@@ -56,3 +56,17 @@ def test_plain_text_ids_are_line_numbers(tiny_encoder, tmp_path):
         "1",
         "3",
     ]
+
+
+def test_embed_as_queries_uses_the_query_prompt(tiny_encoder, tmp_path):
+    Embedder.load(tiny_encoder, query_prompt="query: {}").save(tmp_path / "m")
+    src = tmp_path / "in.txt"
+    src.write_text("\n".join(SENTENCES) + "\n")
+    for role in ("query", None):
+        out = tmp_path / f"{role}.npy"
+        flags = ["--role", role] if role else []
+        args = ["embed", "--model", str(tmp_path / "m"), "--input", str(src), "--output", str(out)]
+        assert main(args + ["--dtype", "fp32", *flags]) == 0
+        want = Embedder.load(tmp_path / "m").encode(SENTENCES, role=role)
+        assert np.abs(np.load(out) - want).max() <= 1e-5
+    assert np.abs(np.load(tmp_path / "query.npy") - np.load(tmp_path / "None.npy")).max() > 1e-3

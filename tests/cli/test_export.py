@@ -117,3 +117,22 @@ def test_abbreviated_flags_are_refused(capsys):
     with pytest.raises(SystemExit):
         main(["train", "--max-step", "3"])
     assert "unrecognized arguments: --max-step" in capsys.readouterr().err
+
+
+def test_query_and_document_prompts_reach_encode_query_and_encode_document(tiny_encoder, tmp_path):
+    prompts = {"query_prompt": "query: {}", "document_prompt": "passage: {}"}
+    Embedder.load(tiny_encoder, **prompts).save(tmp_path / "m")
+    out = tmp_path / "st"
+    assert main(["export", str(tmp_path / "m"), "--output", str(out)]) == 0
+    texts = _texts(12)
+    ours = Embedder.load(tmp_path / "m")
+    model = st.SentenceTransformer(str(out), device="cpu")
+    for role, theirs in (
+        ("query", model.encode_query(texts)),
+        ("document", model.encode_document(texts)),
+    ):
+        mine = ours.encode(texts, role=role)
+        assert np.abs(mine - theirs).max() <= 1e-5
+        assert np.abs(mine - ours.encode(texts)).max() > 1e-3  # the prompt made a difference
+    card = (out / "README.md").read_text()
+    assert "query prompt: `query: {}`" in card and "document prompt: `passage: {}`" in card

@@ -57,7 +57,7 @@ class TableEmbedder:
     def __init__(self, table):
         self.table = table
 
-    def encode(self, texts, batch_size=32, show_progress=None):
+    def encode(self, texts, batch_size=32, show_progress=None, role=None):
         import numpy as np
 
         return np.stack([self.table[t] for t in texts])

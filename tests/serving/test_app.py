@@ -36,6 +36,16 @@ def test_embeddings_match_encode_in_openai_shape(served):
     assert np.abs(got - emb.encode(SENTENCES[:3])).max() <= 1e-5
 
 
+def test_input_type_picks_the_query_or_document_prompt(tiny_decoder):
+    emb = Embedder.load(tiny_decoder, query_prompt="query: {}", document_prompt="passage: {}")
+    with TestClient(create_app(emb, ServeSettings(max_tokens=32))) as client:
+        for role in ("query", "document", None):
+            body = {"input": SENTENCES[:2], **({"input_type": role} if role else {})}
+            got = [d["embedding"] for d in client.post("/v1/embeddings", json=body).json()["data"]]
+            assert np.abs(np.array(got) - emb.encode(SENTENCES[:2], role=role)).max() <= 1e-5
+    assert np.abs(emb.encode(SENTENCES[:1], role="query") - emb.encode(SENTENCES[:1])).max() > 1e-3
+
+
 def test_base64_single_string_and_dimensions(served):
     emb, client = served
     r = client.post(
@@ -66,6 +76,7 @@ def test_the_openai_client_works_against_it(served):
         (b'{"input": ["ok", ""]}', 422, "invalid_input"),
         (b'{"input": "ok", "encoding_format": "hex"}', 422, "invalid_encoding_format"),
         (b'{"input": "ok", "dimensions": 0}', 422, "invalid_dimensions"),
+        (b'{"input": "ok", "input_type": "passage"}', 422, "invalid_input_type"),
         (b'{"input": ["a", "b", "c", "d", "e", "f", "g", "h", "i"]}', 413, "too_many_inputs"),
         (('{"input": "' + "a cat " * 20 + '"}').encode(), 413, "input_too_long"),
     ],

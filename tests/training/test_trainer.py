@@ -218,3 +218,24 @@ def test_a_time_limited_run_says_why_it_stopped_and_its_curve_starts_at_step_0(
     assert f"after {report['steps']} of 50 planned steps" in out and "time limit" in out
     assert report["eval_history"][0]["step"] == 0  # the untrained model: a curve, not a dot
     assert len(report["eval_history"]) >= 2
+
+
+def test_anchors_take_the_query_prompt_and_candidates_the_document_prompt(
+    tiny_decoder, triplet_file, tmp_path
+):
+    from embedtune.training.encoded import EncodedTriplets
+
+    cfg = tiny_config(
+        tmp_path, tiny_decoder, query_prompt="query: {}", document_prompt="passage: {}"
+    )
+    trainer = Trainer(cfg, read_triplets(triplet_file))
+    trainer.setup()
+    t, emb = trainer.triplets, trainer.embedder
+    enc = EncodedTriplets(t, emb, cfg)
+    assert enc.anchors == emb.token_ids(t.anchors, cfg.max_length, role="query")
+    assert enc.positives == emb.token_ids(t.positives, cfg.max_length, role="document")
+    assert enc.negatives == emb.token_ids(t.negatives, cfg.max_length, role="document")
+    assert enc.anchors != emb.token_ids(t.anchors, cfg.max_length)
+    trainer.train()
+    saved = Embedder.load(tmp_path / "run" / "final").config  # the trained model keeps them
+    assert (saved.query_prompt, saved.document_prompt) == ("query: {}", "passage: {}")

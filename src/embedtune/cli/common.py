@@ -19,6 +19,10 @@ def add_model_options(p: argparse.ArgumentParser, model_required: bool = True) -
         "--prompt",
         help='template with one {} for the text, e.g. \'This sentence: "{}" means in one word: "\'',
     )
+    p.add_argument("--query-prompt", help="template for queries (retrieval); default: --prompt")
+    p.add_argument(
+        "--document-prompt", help="template for documents (retrieval); default: --prompt"
+    )
     p.add_argument(
         "--max-length",
         type=int,
@@ -63,6 +67,8 @@ def embedder_overrides(args: argparse.Namespace) -> dict:
     return {
         "pooling": args.pooling,
         "prompt": args.prompt,
+        "query_prompt": args.query_prompt,
+        "document_prompt": args.document_prompt,
         "max_length": args.max_length,
         "dtype": args.dtype,
         "device": args.device,

@@ -22,6 +22,11 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--output", required=True, help="FILE.npy (ids go to FILE.ids.txt) or FILE.parquet"
     )
+    p.add_argument(
+        "--role",
+        choices=["query", "document"],
+        help="embed as queries or documents (the model's query / document prompt)",
+    )
     p.add_argument("--batch-size", type=int, default=32)
     p.set_defaults(func=run)
 
@@ -34,6 +39,6 @@ def run(args: argparse.Namespace) -> int:
     check_output(args.output)  # bad input fails before the model loads
     ids, texts = read_texts(args.input, args.column, args.id_column)
     embedder = Embedder.load(args.model, **embedder_overrides(args))
-    n = embed_texts(embedder, ids, texts, args.output, args.batch_size)
+    n = embed_texts(embedder, ids, texts, args.output, args.batch_size, args.role)
     print(f"embedded {n} texts -> {args.output}")
     return 0

@@ -31,12 +31,13 @@ PROBES = [
 
 def cache_key(embedder, corpus_sha256: str, role: str = "document") -> str:
     cfg = embedder.config
-    probe = np.ascontiguousarray(embedder.encode(PROBES, batch_size=len(PROBES)), np.float32)
+    probe = embedder.encode(PROBES, batch_size=len(PROBES), role=role)
+    probe = np.ascontiguousarray(probe, np.float32)
     settings = {
         "corpus_sha256": corpus_sha256,
         "role": role,
         "pooling": cfg.pooling,
-        "prompt": cfg.prompt,
+        "prompt": cfg.prompt_for(role),
         "max_length": cfg.max_length,
         "append_eos": cfg.append_eos,
         "normalize": cfg.normalize,
@@ -55,16 +56,23 @@ def embed_corpus(
     show_progress: bool | None = None,
     cache: bool = True,
 ) -> tuple[np.ndarray, bool]:
-    """(embeddings of ``texts``, whether they came from the cache)."""
+    """(embeddings of the corpus ``texts``, with the document prompt; whether they came
+    from the cache)."""
+
+    def encode() -> np.ndarray:
+        return embedder.encode(
+            texts, batch_size=batch_size, show_progress=show_progress, role="document"
+        )
+
     if not cache:
-        return embedder.encode(texts, batch_size=batch_size, show_progress=show_progress), False
+        return encode(), False
     path = Path(cache_dir("corpus"), cache_key(embedder, corpus_sha256) + ".npy")
     if path.is_file():
         table = np.load(path)
         if table.shape[0] == len(texts):
             log.info(f"corpus embeddings from the cache ({path})")
             return table, True
-    table = embedder.encode(texts, batch_size=batch_size, show_progress=show_progress)
+    table = encode()
     with atomic_file(path, needed_bytes=table.nbytes + 2**20, what="the corpus cache") as tmp:
         np.save(tmp, table)
     return table, False

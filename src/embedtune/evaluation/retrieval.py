@@ -1,4 +1,5 @@
-"""Retrieval evaluation with MTEB's protocol: embed the corpus and the queries, rank every
+"""Retrieval evaluation with MTEB's protocol: embed the corpus and the queries (each with
+its own prompt when the model has query / document prompts), rank every
 document for every query by cosine similarity (exact search), score the top 1,000 against
 the qrels with trec_eval's definitions.
 
@@ -115,7 +116,9 @@ def evaluate_retrieval_task(
     docs = _unit(table)
     doc_seconds = time.perf_counter() - start
     queries = _unit(
-        embedder.encode(task.queries, batch_size=batch_size, show_progress=show_progress)
+        embedder.encode(
+            task.queries, batch_size=batch_size, show_progress=show_progress, role="query"
+        )
     )
     row_of = {d: i for i, d in enumerate(task.doc_ids)}
     exclude = [row_of.get(q, -1) for q in task.query_ids]

@@ -27,6 +27,11 @@ def result_json(embedder: Embedder, model_ref: str, scores: dict) -> dict:
         "model": model_ref,
         "pooling": embedder.config.pooling,
         "prompt": embedder.config.prompt,
+        **{
+            key: getattr(embedder.config, key)
+            for key in ("query_prompt", "document_prompt")
+            if getattr(embedder.config, key) is not None
+        },
         "dtype": embedder.compute_dtype,
         "max_length": embedder.config.max_length,
         **scores,

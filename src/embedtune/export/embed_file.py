@@ -30,13 +30,19 @@ def check_output(output: str) -> Path:
 
 
 def embed_texts(
-    embedder, ids: list[str], texts: list[str], output: str, batch_size: int = 32
+    embedder,
+    ids: list[str],
+    texts: list[str],
+    output: str,
+    batch_size: int = 32,
+    role: str | None = None,
 ) -> int:
-    """Embed ``texts`` and write them with their ``ids`` to ``output``; returns the count."""
+    """Embed ``texts`` (as ``role``: "query", "document" or None) and write them with their
+    ``ids`` to ``output``; returns the count."""
     out = check_output(output)
     what = f"embeddings of {len(texts)} texts"
     ensure_free_space(out.parent, len(texts) * embedder.dim * 4, what)  # before the work
-    vectors = embedder.encode(texts, batch_size=batch_size)
+    vectors = embedder.encode(texts, batch_size=batch_size, role=role)
     with atomic_file(out) as tmp:
         if out.suffix == ".npy":
             with tmp.open("wb") as f:

@@ -65,6 +65,16 @@ def _model_card(emb: Embedder, source: str, fmt: str) -> str:
         f"- pooling: `{emb.config.pooling}`"
         + (" (EOS appended to every text)" if emb.config.append_eos else ""),
         f"- prompt: `{emb.config.prompt}`",
+        *(
+            [f"- query prompt: `{emb.config.query_prompt}` (`encode_query`)"]
+            if emb.config.query_prompt
+            else []
+        ),
+        *(
+            [f"- document prompt: `{emb.config.document_prompt}` (`encode_document`)"]
+            if emb.config.document_prompt
+            else []
+        ),
         f"- normalised: {emb.config.normalize}",
         f"- max length: {emb.config.max_length} tokens",
         f"- exported from: `{source}`",
@@ -189,11 +199,21 @@ def _write_sentence_transformers(emb: Embedder, folder: Path) -> None:
             "exporting for sentence-transformers needs it installed: pip install sentence-transformers"
         ) from None
     cfg = emb.config
-    prefix, _, suffix = cfg.prompt.partition("{}")
-    if suffix:
-        raise ConfigError(
-            f"sentence-transformers prompts are prefixes; {cfg.prompt!r} has text after the {{}}: use --format hf"
-        )
+    prefixes = {}  # sentence-transformers prompt name -> prefix
+    for name, template in (
+        ("default", cfg.prompt),
+        ("query", cfg.query_prompt),
+        ("document", cfg.document_prompt),
+    ):
+        if template is None:
+            continue
+        prefix, _, suffix = template.partition("{}")
+        if suffix:
+            raise ConfigError(
+                f"sentence-transformers prompts are prefixes; {template!r} has text after the {{}}: use --format hf"
+            )
+        if prefix:
+            prefixes[name] = prefix
     if cfg.append_eos:
         make_tokenizer_append_eos(emb.tokenizer)
     emb.tokenizer.padding_side = (
@@ -216,9 +236,10 @@ def _write_sentence_transformers(emb: Embedder, folder: Path) -> None:
     if cfg.normalize:
         modules.append(Normalize())
     st = SentenceTransformer(modules=modules, device="cpu")
-    if prefix:
-        st.prompts = {"default": prefix}
-        st.default_prompt_name = "default"
+    if prefixes:
+        # encode() uses "default"; encode_query() / encode_document() use "query" / "document"
+        st.prompts = prefixes
+        st.default_prompt_name = "default" if "default" in prefixes else None
     st.save(str(folder))
     shutil.rmtree(hf_dir)
     cfg.save(folder)  # Embedder.load(DIR) reads the same folder

@@ -20,6 +20,10 @@ CONFIG_FILE = "embedtune.json"
 class EmbedderConfig:
     pooling: str = "mean"
     prompt: str = "{}"  # e.g. 'This sentence: "{}" means in one word: "' (PromptEOL)
+    # asymmetric search: queries and documents embedded with templates of their own
+    # (e.g. "query: {}" / "passage: {}"); None: ``prompt``
+    query_prompt: str | None = None
+    document_prompt: str | None = None
     normalize: bool = True
     max_length: int | None = None  # None: the model's own limit
     # Append the tokenizer's EOS to every text. The study embeds with the EOS state, and
@@ -37,14 +41,23 @@ class EmbedderConfig:
     def __post_init__(self) -> None:
         if self.pooling not in POOLING_MODES:
             raise ConfigError(f"`pooling` must be one of {POOLING_MODES}, got {self.pooling!r}")
-        if self.prompt.count("{}") != 1:
-            raise ConfigError(f"`prompt` must contain exactly one '{{}}', got {self.prompt!r}")
+        for key in ("prompt", "query_prompt", "document_prompt"):
+            value = getattr(self, key)
+            if value is not None and value.count("{}") != 1:
+                raise ConfigError(f"`{key}` must contain exactly one '{{}}', got {value!r}")
         if self.max_length is not None and self.max_length < 2:
             raise ConfigError(f"`max_length` must be >= 2, got {self.max_length}")
         if self.padding_side not in ("left", "right"):
             raise ConfigError(
                 f"`padding_side` must be 'left' or 'right', got {self.padding_side!r}"
             )
+
+    def prompt_for(self, role: str | None) -> str:
+        """The template for a text of ``role``: "query", "document", or None (STS, NLI)."""
+        if role not in (None, "query", "document"):
+            raise ConfigError(f"role must be 'query' or 'document', got {role!r}")
+        chosen = {"query": self.query_prompt, "document": self.document_prompt}.get(role)
+        return chosen if chosen is not None else self.prompt
 
     def save(self, folder: Path) -> None:
         (folder / CONFIG_FILE).write_text(json.dumps(asdict(self), indent=2) + "\n")

@@ -71,7 +71,7 @@ class Embedder(nn.Module):
     @classmethod
     def load(cls, name_or_path: str | Path, **overrides) -> Embedder:
         """Load a named offline model, an embedtune / sentence-transformers / HF folder, or
-        a Hub id. Keyword overrides: pooling, prompt, normalize, max_length, append_eos,
+        a Hub id. Keyword overrides: pooling, prompt, query_prompt, document_prompt, normalize, max_length, append_eos,
         padding_side, dtype ('fp32' | 'bf16'), device, attn_implementation ('eager' is
         faster than 'sdpa' for short texts on CPU)."""
         from embedtune.models.loading import load_parts
@@ -101,9 +101,11 @@ class Embedder(nn.Module):
         return int(self.backbone.config.hidden_size)
 
     # -- tokenization -------------------------------------------------------------------
-    def token_ids(self, texts: Sequence[str], max_length: int | None = None) -> list[list[int]]:
-        """Token ids of each text after the prompt, truncated (to ``max_length`` or the
-        configured limit), with the EOS appended last.
+    def token_ids(
+        self, texts: Sequence[str], max_length: int | None = None, role: str | None = None
+    ) -> list[list[int]]:
+        """Token ids of each text after the prompt (of ``role``: "query", "document" or
+        None), truncated (to ``max_length`` or the configured limit), with the EOS last.
 
         The EOS is appended by us, not by the tokenizer's template, so it is there
         whatever the tokenizer does and survives truncation. A prompt with text after the
@@ -111,32 +113,32 @@ class Embedder(nn.Module):
         is cut, never the end of the prompt.
         """
         cfg = self.config
+        prompt = cfg.prompt_for(role)
         room = (max_length or cfg.max_length) - (1 if cfg.append_eos else 0)
-        prompted = [cfg.prompt.format(t) for t in texts]
-        if cfg.prompt.endswith("{}"):
+        prompted = [prompt.format(t) for t in texts]
+        if prompt.endswith("{}"):
             ids = self.tokenizer(
                 prompted, add_special_tokens=True, truncation=True, max_length=room
             )["input_ids"]
         else:
             ids = self.tokenizer(prompted, add_special_tokens=True)["input_ids"]
             ids = [
-                x if len(x) <= room else self._fit_in_prompt(t, room) for t, x in zip(texts, ids)
+                x if len(x) <= room else self._fit_in_prompt(t, room, prompt)
+                for t, x in zip(texts, ids)
             ]
         if cfg.append_eos:
             eos = self.tokenizer.eos_token_id
             ids = [x if x and x[-1] == eos else x + [eos] for x in ids]
         return ids
 
-    def _fit_in_prompt(self, text: str, room: int) -> list[int]:
+    def _fit_in_prompt(self, text: str, room: int, prompt: str) -> list[int]:
         """Ids of the prompt around the longest prefix of ``text`` that fits in ``room``
         tokens. The text is cut at a token boundary (from the tokenizer's offsets, or by
         characters for tokenizers without them), then the whole prompt is tokenized again,
         so the ids are what the tokenizer gives for that shorter text."""
 
         def encode(cut: str) -> list[int]:
-            return self.tokenizer(self.config.prompt.format(cut), add_special_tokens=True)[
-                "input_ids"
-            ]
+            return self.tokenizer(prompt.format(cut), add_special_tokens=True)["input_ids"]
 
         try:
             ends = [
@@ -195,8 +197,10 @@ class Embedder(nn.Module):
         show_progress: bool | None = None,
         convert_to_numpy: bool = True,
         chunk_size: int = 16384,
+        role: str | None = None,
     ) -> np.ndarray | torch.Tensor:
-        """Embed ``texts`` (in order). Returns (N, D) float32.
+        """Embed ``texts`` (in order) with the prompt of ``role`` ("query", "document";
+        None: the plain ``prompt``). Returns (N, D) float32.
 
         Texts are taken ``chunk_size`` at a time, tokenized, sorted by length (so batches
         waste no padding) and embedded into a preallocated output, so memory beyond the
@@ -220,7 +224,7 @@ class Embedder(nn.Module):
         self.eval()
         try:
             for base in range(0, len(texts), chunk_size):
-                ids = self.token_ids(texts[base : base + chunk_size])
+                ids = self.token_ids(texts[base : base + chunk_size], role=role)
                 for chunk in longest_first_chunks([len(x) for x in ids], batch_size):
                     rows = [base + i for i in chunk]
                     out[rows] = self.forward(self.collate([ids[i] for i in chunk])).cpu()

@@ -49,18 +49,27 @@ def create_app(embedder, settings: ServeSettings | None = None):
     s = settings or ServeSettings()
     model_name, max_inputs, max_batch = s.model_name, s.max_inputs, s.max_batch
     max_tokens = s.max_tokens or embedder.config.max_length
-    batcher = Batcher(
-        lambda texts: embedder.encode(texts, batch_size=max_batch, show_progress=False),
-        max_batch=max_batch,
-        max_wait_ms=s.max_wait_ms,
-        max_queue=s.max_queue,
-    )
+
+    def batcher_for(role):
+        return Batcher(
+            lambda texts: embedder.encode(
+                texts, batch_size=max_batch, show_progress=False, role=role
+            ),
+            max_batch=max_batch,
+            max_wait_ms=s.max_wait_ms,
+            max_queue=s.max_queue,
+        )
+
+    # `input_type` picks the prompt: none (the model's prompt), "query" or "document" (its
+    # query / document prompts); each has its own batcher, so a batch shares one prompt
+    batchers = {role: batcher_for(role) for role in (None, "query", "document")}
 
     served = {"requests": 0, "texts": 0}
 
     @asynccontextmanager
     async def lifespan(app):
-        batcher.start()
+        for b in batchers.values():
+            b.start()
         log.info(
             "ready: %s, %d dimensions, batches of up to %d texts",
             model_name,
@@ -72,12 +81,13 @@ def create_app(embedder, settings: ServeSettings | None = None):
             "shutting down after %d requests (%d texts in %d batches)",
             served["requests"],
             served["texts"],
-            batcher.batches,
+            sum(b.batches for b in batchers.values()),
         )
-        await batcher.stop()
+        for b in batchers.values():
+            await b.stop()
 
     app = FastAPI(title="embedtune", lifespan=lifespan)
-    app.state.batcher = batcher
+    app.state.batchers = batchers
 
     @app.middleware("http")
     async def log_request(request: Request, call_next):
@@ -102,7 +112,7 @@ def create_app(embedder, settings: ServeSettings | None = None):
             "status": "ok",
             "model": model_name,
             "dimensions": embedder.dim,
-            "batches": batcher.batches,
+            "batches": sum(b.batches for b in batchers.values()),
         }
 
     @app.post("/v1/embeddings")
@@ -131,6 +141,11 @@ def create_app(embedder, settings: ServeSettings | None = None):
             return _error(
                 413, f"{len(texts)} inputs; at most {max_inputs} per request", "too_many_inputs"
             )
+        role = body.get("input_type")
+        if role not in batchers:
+            return _error(
+                422, "`input_type` must be 'query' or 'document' (or absent)", "invalid_input_type"
+            )
         fmt = body.get("encoding_format", "float")
         if fmt not in ("float", "base64"):
             return _error(
@@ -152,7 +167,7 @@ def create_app(embedder, settings: ServeSettings | None = None):
                 "input_too_long",
             )
         try:
-            vectors = await batcher.embed(texts)
+            vectors = await batchers[role].embed(texts)
         except QueueFull:
             return _error(503, "server busy: request queue is full, retry later", "queue_full")
         if dims is not None:

@@ -15,10 +15,14 @@ from embedtune.losses.false_negatives import false_negative_mask, text_keys
 class EncodedTriplets:
     def __init__(self, triplets: Triplets, embedder, cfg: TrainConfig):
         tok, t = embedder.token_ids, triplets
-        self.anchors = tok(t.anchors, cfg.max_length)
-        self.positives = tok(t.positives, cfg.max_length)
+        # anchors are the query side, positives and negatives the document side (the same
+        # prompt for both unless query_prompt / document_prompt are set)
+        self.anchors = tok(t.anchors, cfg.max_length, role="query")
+        self.positives = tok(t.positives, cfg.max_length, role="document")
         use_negatives = bool(t.negatives) and cfg.hard_negatives
-        self.negatives = tok(t.negatives, cfg.max_length) if use_negatives else None
+        self.negatives = (
+            tok(t.negatives, cfg.max_length, role="document") if use_negatives else None
+        )
         self.lengths = [len(a) + len(p) for a, p in zip(self.anchors, self.positives)]
         self.keys = None  # (anchor, positive, negative or None) keys, when masking is on
         if cfg.mask_false_negatives:

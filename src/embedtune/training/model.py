@@ -22,6 +22,8 @@ def build_embedder(cfg: TrainConfig, device: torch.device | str = "cpu") -> Embe
         cfg.model,
         pooling=cfg.pooling,
         prompt=cfg.prompt,
+        query_prompt=cfg.query_prompt,
+        document_prompt=cfg.document_prompt,
         dtype=weight_dtype(cfg),
         device=device,
         attn_implementation=cfg.attn_implementation,
