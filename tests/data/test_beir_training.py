@@ -45,10 +45,11 @@ def test_hold_out_refuses_a_split_too_small_to_share(tmp_path):
         hold_out(task, 2, 0)
 
 
-def test_train_on_a_beir_split_selects_checkpoints_by_dev_ndcg(tiny_decoder, tmp_path):
+def test_train_on_a_beir_split_selects_checkpoints_by_dev_ndcg(tiny_decoder, tmp_path, monkeypatch):
     from embedtune.training.run import run_training
     from tests.conftest import tiny_config
 
+    monkeypatch.setenv("EMBEDTUNE_CACHE", str(tmp_path / "cache"))  # the final evaluation's
     folder = toy_split(tmp_path)
     cfg = tiny_config(
         tmp_path,
