@@ -16,6 +16,7 @@ stricter-than-nothing proxy, used only to compare checkpoints of one run.
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 from dataclasses import replace
 from pathlib import Path
@@ -93,9 +94,11 @@ def training_pairs(task: RetrievalData) -> Triplets:
                 positives.append(text_of[did])
     if not anchors:
         raise DataError(f"{task.source}: no (query, relevant document) pairs")
-    digest = hashlib.sha256(
-        (task.corpus_sha256 + "".join(sorted(task.query_ids))).encode()
-    ).hexdigest()
+    # what defines the pairs (resume checks it): the corpus, the queries' texts, the qrels
+    judged = json.dumps(
+        [task.corpus_sha256, task.query_ids, task.queries, task.qrels], sort_keys=True
+    )
+    digest = hashlib.sha256(judged.encode()).hexdigest()
     return Triplets(anchors, positives, None, task.source, digest)
 
 
