@@ -113,19 +113,31 @@ def test_evaluate_command_scores_a_beir_folder_and_writes_json(tiny_encoder, tmp
     assert result["retrieval_average"] == scores["ndcg_at_10"]
 
 
-def test_a_malformed_corpus_exits_2_with_file_and_line_and_writes_nothing(
-    tiny_encoder, tmp_path, capsys
+@pytest.mark.parametrize(
+    "file, append, message",
+    [
+        ("corpus.jsonl", "{oops\n", "corpus.jsonl:4: not a JSON object"),
+        ("queries.jsonl", '{"_id": "q9", "text": ""}\n', "queries.jsonl:4: query 'q9' has no text"),
+        ("qrels/test.tsv", None, "test.tsv:1: missing column(s) ['score']"),
+    ],
+)
+def test_bad_beir_input_exits_2_with_file_and_line_and_writes_nothing(
+    tiny_encoder, tmp_path, capsys, file, append, message
 ):
     from embedtune.cli import main
     from tests.data.test_beir import write_beir
 
     folder = write_beir(tmp_path / "toy")
-    (folder / "corpus.jsonl").write_text((folder / "corpus.jsonl").read_text() + "{oops\n")
+    path = folder / file
+    if append is None:  # a qrels file without its score column
+        path.write_text("query-id\tcorpus-id\r\nq1\td1\r\n")
+    else:
+        path.write_text(path.read_text() + append)
     out = tmp_path / "out.json"
     code = main(
         ["evaluate", "--model", str(tiny_encoder), "--tasks", str(folder), "--output", str(out)]
     )
-    assert code == 2 and "corpus.jsonl:4: not a JSON object" in capsys.readouterr().err
+    assert code == 2 and message in capsys.readouterr().err
     assert not out.exists()
 
 
