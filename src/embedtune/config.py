@@ -21,6 +21,7 @@ import yaml
 from embedtune.devices import check_device_name
 from embedtune.dtypes import check_dtype
 from embedtune.errors import ConfigError
+from embedtune.losses.matryoshka import check_dims
 
 
 def _f(default, help: str):
@@ -101,6 +102,14 @@ class TrainConfig:
     weight_decay: float = _f(1e-4, "AdamW weight decay")
     max_grad_norm: float = _f(1.0, "gradient clipping (0 disables)")
     temperature: float = _f(0.05, "InfoNCE temperature")
+    matryoshka_dims: list[int] | None = _f(
+        None,
+        "Matryoshka: also train these nested prefixes of the embedding (strictly descending, "
+        "e.g. 640,320,160,80,40; the first at most the model's size), so truncated vectors work",
+    )
+    matryoshka_weights: list[float] | None = _f(
+        None, "Matryoshka: the weight of each prefix's loss (default: 1 each)"
+    )
     gradient_checkpointing: bool = _f(False, "recompute activations in backward to save memory")
     seed: int = _f(42, "seed for data order, LoRA init and dropout")
     # bookkeeping
@@ -174,6 +183,7 @@ class TrainConfig:
             raise ConfigError(f"`max_minutes` must be > 0, got {self.max_minutes}")
         if self.epochs <= 0:
             raise ConfigError(f"`epochs` must be > 0, got {self.epochs}")
+        check_dims(self.matryoshka_dims, self.matryoshka_weights)  # the model's size: at setup
         check_device_name(self.device)
         check_dtype(self.dtype)
         if self.batch_size % self.grad_accum:
@@ -185,6 +195,16 @@ class TrainConfig:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+
+def _as_float(v):
+    """1 and "0.5" are floats in a list of floats; anything else is left for the check."""
+    if isinstance(v, (int, float, str)) and not isinstance(v, bool):
+        try:
+            return float(v)
+        except ValueError:
+            return v
+    return v
 
 
 def _check_type(name: str, value, annotation, where: str):
@@ -208,6 +228,8 @@ def _check_type(name: str, value, annotation, where: str):
             value = [v.strip() for v in value.split(",") if v.strip()]
             if item is int and all(v.lstrip("-").isdigit() for v in value):
                 value = [int(v) for v in value]
+        if item is float and isinstance(value, list):
+            value = [_as_float(v) for v in value]
         ok = isinstance(value, list) and all(
             isinstance(v, item) and not isinstance(v, bool) for v in value
         )

@@ -21,12 +21,12 @@ def _three_rows(tmp_path):
 def test_too_few_triplets_fail_before_the_model_loads_or_anything_is_written(
     tiny_decoder, tmp_path, monkeypatch
 ):
-    import embedtune.training.trainer as trainer_module
+    import embedtune.training.model as model_module
 
     def no_model(*a, **kw):
         raise AssertionError("the model was loaded before the data was checked")
 
-    monkeypatch.setattr(trainer_module, "build_embedder", no_model)
+    monkeypatch.setattr(model_module, "build_embedder", no_model)
     cfg = tiny_config(tmp_path, tiny_decoder, batch_size=8)
     with pytest.raises(EmbedtuneError, match="3 triplets are fewer than one batch of 8"):
         Trainer(cfg, read_triplets(_three_rows(tmp_path))).train()

@@ -37,6 +37,8 @@ class EmbedderConfig:
     # the backbone runs modelling code shipped with it (auto_map); saved so that a model
     # trusted once loads again without the flag
     trust_remote_code: bool = False
+    # the nested prefixes Matryoshka training made usable on their own (None: not trained so)
+    matryoshka_dims: list[int] | None = None
 
     def __post_init__(self) -> None:
         if self.pooling not in POOLING_MODES:

@@ -144,6 +144,7 @@ def load_parts(
         "base_model",
         "adapter",
         "trust_remote_code",
+        "matryoshka_dims",  # a property of the trained weights, not a setting to override
     }
     unknown = sorted(set(overrides) - known)
     if unknown:

@@ -6,8 +6,10 @@ from __future__ import annotations
 import torch
 
 from embedtune.config import TrainConfig
+from embedtune.losses import InfoNCELoss, MatryoshkaLoss
+from embedtune.losses.matryoshka import check_dims
 from embedtune.models import Embedder
-from embedtune.models.lora import apply_lora
+from embedtune.models.lora import apply_lora, check_targets
 
 
 def weight_dtype(cfg: TrainConfig) -> str:
@@ -52,3 +54,23 @@ def optimizer_for(params: list[torch.nn.Parameter], cfg: TrainConfig) -> torch.o
     """AdamW, fused: one kernel for all parameters (a full fine-tune of minilm-l6 spends a
     visible part of each step in the per-tensor optimizer otherwise)."""
     return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True)
+
+
+def loss_for(cfg: TrainConfig) -> torch.nn.Module:
+    """InfoNCE (Eq. 3, or Eq. 2 without hard negatives), on nested prefixes when Matryoshka
+    dims are set."""
+    loss = InfoNCELoss(cfg.temperature, cfg.hard_negatives)
+    if cfg.matryoshka_dims:
+        loss = MatryoshkaLoss(loss, cfg.matryoshka_dims, cfg.matryoshka_weights)
+    return loss
+
+
+def check_model(embedder: Embedder, cfg: TrainConfig) -> None:
+    """The checks that need the loaded model: LoRA's target modules exist, the Matryoshka
+    dims fit its size (and are recorded in its settings, saved with it: those prefixes were
+    trained to work on their own)."""
+    if cfg.lora:
+        check_targets(embedder.backbone, cfg.lora_target_modules)
+    if cfg.matryoshka_dims:
+        check_dims(cfg.matryoshka_dims, cfg.matryoshka_weights, embedder.dim)
+        embedder.config.matryoshka_dims = list(cfg.matryoshka_dims)

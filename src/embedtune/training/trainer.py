@@ -27,14 +27,12 @@ from embedtune.data.sts import STSData
 from embedtune.data.triplets import Triplets
 from embedtune.errors import TrainingError
 from embedtune.log import log
-from embedtune.losses import InfoNCELoss
 from embedtune.models import Embedder
-from embedtune.models.lora import check_targets
 from embedtune.training import checkpoint as ckpt
 from embedtune.training import gradcache
+from embedtune.training import model as setup_model
 from embedtune.training.encoded import EncodedTriplets
 from embedtune.training.evaluations import dev_score, evaluate_dev, evaluate_final, metric_name
-from embedtune.training.model import build_embedder, make_trainable, optimizer_for
 from embedtune.training.outputs import MetricsLog, finish_run, say_time_limit
 from embedtune.training.schedule import lr_at
 from embedtune.training.state import TrainState, preflight
@@ -59,7 +57,7 @@ class Trainer:
         self.data_label = data_label
         self.out = Path(cfg.output_dir)
         self.embedder = embedder
-        self.loss_fn = InfoNCELoss(cfg.temperature, cfg.hard_negatives)
+        self.loss_fn = setup_model.loss_for(cfg)
         self.metrics = MetricsLog(self.out)
         self.masked = 0  # false-negative candidates masked since the last metrics row
 
@@ -74,18 +72,17 @@ class Trainer:
         self.out.mkdir(parents=True, exist_ok=True)
         torch.manual_seed(cfg.seed)
         if self.embedder is None:
-            self.embedder = build_embedder(cfg, self.device)
+            self.embedder = setup_model.build_embedder(cfg, self.device)
         else:
             self.embedder.to(self.device)
-        if cfg.lora:
-            check_targets(self.embedder.backbone, cfg.lora_target_modules)
+        setup_model.check_model(self.embedder, cfg)
         before = self.out / "before.json"
         if checkpoints:
             self.before = json.loads(before.read_text()) if before.is_file() else None
         else:
             self.before = evaluate_final(self, "before") if cfg.eval_before else None
-        self.params = make_trainable(self.embedder, cfg)
-        self.optimizer = optimizer_for(self.params, cfg)
+        self.params = setup_model.make_trainable(self.embedder, cfg)
+        self.optimizer = setup_model.optimizer_for(self.params, cfg)
         self.data = EncodedTriplets(self.triplets, self.embedder, cfg)
         per_epoch = len(self.triplets) // cfg.batch_size
         self.total_steps = cfg.max_steps or max(1, math.floor(cfg.epochs * per_epoch))
