@@ -27,6 +27,11 @@ def add_parser(sub) -> None:
         help="keep retrieval corpus embeddings in $EMBEDTUNE_CACHE/corpus and reuse them "
         "(keyed by corpus, settings and weights; default on)",
     )
+    p.add_argument(
+        "--dims",
+        help="also score these embedding sizes (prefixes, re-normalised; one encoding), "
+        "e.g. 640,160,64; with --output, a plot goes beside it (.dims.png)",
+    )
     p.add_argument("--output", help="write results here: .json, or .md for the Markdown table")
     p.set_defaults(func=run)
 
@@ -41,6 +46,18 @@ def run(args: argparse.Namespace) -> int:
         args.batch_size,
         args.output,
         args.corpus_cache,
+        _int_list(args.dims),
         **embedder_overrides(args),
     )
     return 0
+
+
+def _int_list(text: str | None) -> list[int] | None:
+    from embedtune.errors import ConfigError
+
+    if not text:
+        return None
+    try:
+        return [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise ConfigError(f"--dims must be comma-separated integers, got {text!r}") from None

@@ -67,3 +67,20 @@ def before_after_table(before: dict, after: dict) -> str:
         b, a = before["retrieval_average"], after["retrieval_average"]
         lines.append(f"| **retrieval average (nDCG@10)** | {b:.2f} | {a:.2f} | {a - b:+.2f} |")
     return "\n".join(lines)
+
+
+def dims_table(by_dim: dict[str, dict]) -> str:
+    """Headline scores (Spearman, nDCG@10, averages) by prefix size, largest first, with
+    each as a share of the largest size's."""
+    dims = list(by_dim)
+    keys = list(by_dim[dims[0]])
+    lines = ["| task | " + " | ".join(dims) + " |", "|---|" + "---:|" * len(dims)]
+    for key in keys:
+        top = by_dim[dims[0]][key]
+        cells = [
+            f"{by_dim[d][key]:.2f}"
+            + (f" ({by_dim[d][key] / top:.0%})" if d != dims[0] and top else "")
+            for d in dims
+        ]
+        lines.append(f"| {_name(key)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)

@@ -8,7 +8,8 @@ from pathlib import Path
 from embedtune.data import tasks as task_registry
 from embedtune.data.beir import RetrievalData
 from embedtune.data.sts import STSData
-from embedtune.evaluation.report import results_table
+from embedtune.evaluation.dims import Memo, PrefixView, check_eval_dims, headline, plot_dims
+from embedtune.evaluation.report import dims_table, results_table
 from embedtune.evaluation.retrieval import evaluate_retrieval_task
 from embedtune.evaluation.sts import evaluate_sts
 from embedtune.log import log
@@ -88,6 +89,15 @@ def write_result(result: dict, output: str | Path) -> None:
         output.write_text(json.dumps(result, indent=2) + "\n")
 
 
+def scores_by_dim(embedder, data, dims: list[int], batch_size: int = 32) -> dict[int, dict]:
+    """Each size's headline scores (``dims.headline``) from one full-size encoding."""
+    memo = Memo(embedder)
+    return {
+        d: headline(score_tasks(PrefixView(memo, d), data, batch_size, corpus_cache=False))
+        for d in check_eval_dims(dims, embedder.dim)
+    }
+
+
 def evaluate_model(
     model: str,
     tasks: str,
@@ -95,16 +105,27 @@ def evaluate_model(
     batch_size: int = 32,
     output=None,
     corpus_cache: bool = True,
+    dims: list[int] | None = None,
     **overrides,
 ) -> dict:
+    """``embedtune evaluate``: load, score, print, write. ``dims``: also score these
+    prefix sizes (one encoding; a table and, with ``output``, a plot beside it)."""
     data = load_tasks(tasks, data_dir)  # a bad file fails before the model loads
     embedder = Embedder.load(model, **overrides)
+    if dims:
+        check_eval_dims(dims, embedder.dim)  # before any encoding
     result = evaluate_embedder(embedder, model, data, batch_size, corpus_cache)
     texts = f"{result['sentences']} sentences, " if "sentences" in result else ""
     print(
         f"{model} | pooling {result['pooling']} | {result['dtype']} | {texts}{result['seconds']:.0f}s"
     )
     print(results_table(result))
+    if dims:
+        by_dim = scores_by_dim(embedder, data, dims, batch_size)
+        result["dims"] = {str(d): row for d, row in by_dim.items()}
+        print("\n" + dims_table(result["dims"]))
+        if output:
+            plot_dims(by_dim, Path(output).with_suffix(".dims.png"), model)
     if output:
         write_result(result, output)
         print(f"wrote {output}")

@@ -1,0 +1,46 @@
+import json
+
+import numpy as np
+import pytest
+
+from embedtune.cli import main
+from embedtune.data.beir import read_beir
+from embedtune.data.sts import STSData
+from embedtune.evaluation.dims import Memo, PrefixView
+from embedtune.evaluation.run import score_tasks, scores_by_dim
+from embedtune.models import Embedder
+from tests.data.test_beir import write_beir
+
+
+def test_each_size_scores_its_prefix_from_one_encoding(tiny_encoder, tmp_path):
+    emb = Embedder.load(tiny_encoder)
+    calls = []
+    encode = emb.encode
+    emb.encode = lambda texts, **kw: calls.append(kw.get("role")) or encode(texts, **kw)
+    beir = read_beir(write_beir(tmp_path / "toy"), "test")
+    words = ["a cat sleeps", "a dog runs", "two birds sing", "the sun is hot", "rain falls"]
+    sts = STSData("toy-sts", "toy", words, words[::-1], np.array([1.0, 2.0, 3.0, 2.0, 1.0]))
+    by_dim = scores_by_dim(emb, [sts, beir], [32, 16, 8])
+    assert list(by_dim) == [32, 16, 8]
+    assert sorted(calls, key=str) == sorted([None, "document", "query"], key=str)  # once each
+    emb.encode = encode
+    full = score_tasks(emb, [sts, beir], corpus_cache=False)
+    assert by_dim[32]["toy-sts"] == pytest.approx(full["tasks"]["toy-sts"]["spearman"], abs=1e-6)
+    assert by_dim[32][beir.key] == pytest.approx(full["tasks"][beir.key]["ndcg_at_10"], abs=1e-6)
+    view = PrefixView(Memo(emb), 8).encode(words)
+    prefix = emb.encode(words)[:, :8]
+    assert np.allclose(view, prefix / np.linalg.norm(prefix, axis=1, keepdims=True), atol=1e-6)
+
+
+def test_evaluate_dims_writes_the_curve_and_refuses_sizes_the_model_lacks(
+    tiny_encoder, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setenv("EMBEDTUNE_CACHE", str(tmp_path / "cache"))
+    folder = write_beir(tmp_path / "toy")
+    out = tmp_path / "r.json"
+    args = ["evaluate", "--model", str(tiny_encoder), "--tasks", str(folder), "--output", str(out)]
+    assert main(args + ["--dims", "8,32,16"]) == 0
+    result = json.loads(out.read_text())
+    assert list(result["dims"]) == ["32", "16", "8"] and (tmp_path / "r.dims.png").is_file()
+    assert main(args + ["--dims", "64,8"]) == 2
+    assert "--dims must be integers in [1, 32]" in capsys.readouterr().err
