@@ -27,6 +27,18 @@ def add_parser(sub) -> None:
         choices=["query", "document"],
         help="embed as queries or documents (the model's query / document prompt)",
     )
+    p.add_argument(
+        "--precision",
+        choices=["float32", "int8", "ubinary"],
+        default="float32",
+        help="int8 (1/4 the size; ranges per dimension from these texts, written beside the "
+        "output) or ubinary (packed sign bits, 1/32); .npy output",
+    )
+    p.add_argument(
+        "--calibration",
+        help="int8: the ranges file of an earlier int8 embedding (FILE.int8-ranges.npy), "
+        "so queries share the corpus's scale",
+    )
     p.add_argument("--batch-size", type=int, default=32)
     p.set_defaults(func=run)
 
@@ -36,9 +48,18 @@ def run(args: argparse.Namespace) -> int:
     from embedtune.export.embed_file import check_output, embed_texts
     from embedtune.models import Embedder
 
-    check_output(args.output)  # bad input fails before the model loads
+    check_output(args.output, args.precision)  # bad input fails before the model loads
     ids, texts = read_texts(args.input, args.column, args.id_column)
     embedder = Embedder.load(args.model, **embedder_overrides(args))
-    n = embed_texts(embedder, ids, texts, args.output, args.batch_size, args.role)
+    n = embed_texts(
+        embedder,
+        ids,
+        texts,
+        args.output,
+        args.batch_size,
+        args.role,
+        args.precision,
+        args.calibration,
+    )
     print(f"embedded {n} texts -> {args.output}")
     return 0

@@ -32,6 +32,20 @@ def add_parser(sub) -> None:
         help="also score these embedding sizes (prefixes, re-normalised; one encoding), "
         "e.g. 640,160,64; with --output, a plot goes beside it (.dims.png)",
     )
+    p.add_argument(
+        "--precision",
+        choices=["float32", "int8", "ubinary"],
+        default="float32",
+        help="retrieval: search the documents stored as int8 (1/4 the memory) or packed "
+        "binary (1/32) vectors",
+    )
+    p.add_argument(
+        "--rescore",
+        type=int,
+        default=0,
+        help="with --precision ubinary: rescore the top N x 100 binary candidates with float "
+        "queries x int8 documents (e.g. 4; 0: off)",
+    )
     p.add_argument("--output", help="write results here: .json, or .md for the Markdown table")
     p.set_defaults(func=run)
 
@@ -47,6 +61,8 @@ def run(args: argparse.Namespace) -> int:
         args.output,
         args.corpus_cache,
         _int_list(args.dims),
+        args.precision,
+        args.rescore,
         **embedder_overrides(args),
     )
     return 0

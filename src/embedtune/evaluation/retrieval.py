@@ -23,6 +23,7 @@ import torch
 
 from embedtune.data.beir import RetrievalData
 from embedtune.evaluation.corpus_cache import embed_corpus
+from embedtune.quantization import bytes_per_vector
 
 TOP_K = 1000  # MTEB ranks the top 1,000 documents of each query
 # embedtune key -> trec_eval measure (pytrec_eval's name of its result)
@@ -106,9 +107,13 @@ def evaluate_retrieval_task(
     show_progress: bool | None = None,
     max_score_mib: float = 256.0,
     corpus_cache: bool = True,
+    precision: str = "float32",
+    rescore: int = 0,
 ) -> dict:
     """Score one retrieval task: the metrics, the counts, and where the seconds went.
-    ``corpus_cache``: reuse (and keep) the corpus embeddings on disk (``corpus_cache.py``)."""
+    ``corpus_cache``: reuse (and keep) the corpus embeddings on disk (``corpus_cache.py``).
+    ``precision`` / ``rescore``: search documents stored as int8 or binary vectors
+    (``quantized.py``)."""
     start = time.perf_counter()
     table, cached = embed_corpus(
         embedder, task.docs, task.corpus_sha256, batch_size, show_progress, corpus_cache
@@ -122,7 +127,12 @@ def evaluate_retrieval_task(
     )
     row_of = {d: i for i, d in enumerate(task.doc_ids)}
     exclude = [row_of.get(q, -1) for q in task.query_ids]
-    scores, rows = top_k(queries, docs, TOP_K, exclude, max_score_mib)
+    if precision == "float32":
+        scores, rows = top_k(queries, docs, TOP_K, exclude, max_score_mib)
+    else:
+        from embedtune.evaluation.quantized import quantized_top_k
+
+        scores, rows = quantized_top_k(queries, docs, TOP_K, precision, exclude, rescore)
     run = {
         q: {task.doc_ids[i]: float(s) for s, i in zip(srow.tolist(), irow.tolist())}
         for q, srow, irow in zip(task.query_ids, scores, rows)
@@ -132,6 +142,14 @@ def evaluate_retrieval_task(
         "queries": len(task.queries),
         "documents": len(task.docs),
         "missing_qrels_docs": task.missing_docs,
+        "precision": precision
+        + (f"+rescore{rescore}" if rescore and precision == "ubinary" else ""),
+        "bytes_per_vector": bytes_per_vector(precision, docs.shape[1]),
+        **(
+            {"rescore_bytes_per_vector": docs.shape[1]}
+            if rescore and precision == "ubinary"
+            else {}
+        ),
         "corpus_from_cache": cached,
         "corpus_seconds": round(doc_seconds, 2),
         "seconds": round(time.perf_counter() - start, 2),

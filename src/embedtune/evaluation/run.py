@@ -8,6 +8,7 @@ from pathlib import Path
 from embedtune.data import tasks as task_registry
 from embedtune.data.beir import RetrievalData
 from embedtune.data.sts import STSData
+from embedtune.errors import ConfigError
 from embedtune.evaluation.dims import Memo, PrefixView, check_eval_dims, headline, plot_dims
 from embedtune.evaluation.report import dims_table, results_table
 from embedtune.evaluation.retrieval import evaluate_retrieval_task
@@ -45,10 +46,13 @@ def score_tasks(
     batch_size: int = 32,
     corpus_cache: bool = True,
     show_progress: bool | None = None,
+    precision: str = "float32",
+    rescore: int = 0,
 ) -> dict:
     """Scores of a loaded embedder on STS and retrieval tasks: every task under
     ``tasks.<key>``; STS tasks also give ``average``/``std`` (of Spearman), retrieval tasks
-    ``retrieval_average`` (of nDCG@10)."""
+    ``retrieval_average`` (of nDCG@10). ``precision`` / ``rescore`` apply to retrieval (the
+    stored document vectors)."""
     sts = [t for t in data if isinstance(t, STSData)]
     retrieval = [t for t in data if isinstance(t, RetrievalData)]
     scores = (
@@ -59,7 +63,13 @@ def score_tasks(
     for task in retrieval:
         log.info(f"{task.name}: {len(task.docs)} documents, {len(task.queries)} queries")
         scores["tasks"][task.key] = evaluate_retrieval_task(
-            embedder, task, batch_size, show_progress, corpus_cache=corpus_cache
+            embedder,
+            task,
+            batch_size,
+            show_progress,
+            corpus_cache=corpus_cache,
+            precision=precision,
+            rescore=rescore,
         )
     if retrieval:
         ndcg = [scores["tasks"][t.key]["ndcg_at_10"] for t in retrieval]
@@ -75,9 +85,14 @@ def evaluate_embedder(
     data: list[STSData | RetrievalData],
     batch_size: int = 32,
     corpus_cache: bool = True,
+    precision: str = "float32",
+    rescore: int = 0,
 ) -> dict:
     """Score a loaded embedder; returns the evaluate JSON layout."""
-    return result_json(embedder, model_ref, score_tasks(embedder, data, batch_size, corpus_cache))
+    scores = score_tasks(
+        embedder, data, batch_size, corpus_cache, precision=precision, rescore=rescore
+    )
+    return result_json(embedder, model_ref, scores)
 
 
 def write_result(result: dict, output: str | Path) -> None:
@@ -106,15 +121,19 @@ def evaluate_model(
     output=None,
     corpus_cache: bool = True,
     dims: list[int] | None = None,
+    precision: str = "float32",
+    rescore: int = 0,
     **overrides,
 ) -> dict:
     """``embedtune evaluate``: load, score, print, write. ``dims``: also score these
     prefix sizes (one encoding; a table and, with ``output``, a plot beside it)."""
+    if rescore < 0 or (rescore and precision != "ubinary"):
+        raise ConfigError("--rescore N (N >= 1) goes with --precision ubinary")
     data = load_tasks(tasks, data_dir)  # a bad file fails before the model loads
     embedder = Embedder.load(model, **overrides)
     if dims:
         check_eval_dims(dims, embedder.dim)  # before any encoding
-    result = evaluate_embedder(embedder, model, data, batch_size, corpus_cache)
+    result = evaluate_embedder(embedder, model, data, batch_size, corpus_cache, precision, rescore)
     texts = f"{result['sentences']} sentences, " if "sentences" in result else ""
     print(
         f"{model} | pooling {result['pooling']} | {result['dtype']} | {texts}{result['seconds']:.0f}s"
