@@ -75,3 +75,9 @@ def embedder_overrides(args: argparse.Namespace) -> dict:
         "attn_implementation": args.attn_implementation,
         "trust_remote_code": args.trust_remote_code,
     }
+
+
+def add_precision(p: argparse.ArgumentParser, help_text: str) -> None:
+    from embedtune.quantization import PRECISIONS
+
+    p.add_argument("--precision", choices=PRECISIONS, default="float32", help=help_text)

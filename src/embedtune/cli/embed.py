@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from embedtune.cli.common import add_model_options, embedder_overrides
+from embedtune.cli.common import add_model_options, add_precision, embedder_overrides
 
 
 def add_parser(sub) -> None:
@@ -27,11 +27,9 @@ def add_parser(sub) -> None:
         choices=["query", "document"],
         help="embed as queries or documents (the model's query / document prompt)",
     )
-    p.add_argument(
-        "--precision",
-        choices=["float32", "int8", "ubinary"],
-        default="float32",
-        help="int8 (1/4 the size; ranges per dimension from these texts, written beside the "
+    add_precision(
+        p,
+        "int8 (1/4 the size; ranges per dimension from these texts, written beside the "
         "output) or ubinary (packed sign bits, 1/32); .npy output",
     )
     p.add_argument(

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from embedtune.cli.common import add_data_dir, add_model_options, embedder_overrides
+from embedtune.cli.common import (
+    add_data_dir,
+    add_model_options,
+    add_precision,
+    embedder_overrides,
+)
 
 
 def add_parser(sub) -> None:
@@ -32,12 +37,10 @@ def add_parser(sub) -> None:
         help="also score these embedding sizes (prefixes, re-normalised; one encoding), "
         "e.g. 640,160,64; with --output, a plot goes beside it (.dims.png)",
     )
-    p.add_argument(
-        "--precision",
-        choices=["float32", "int8", "ubinary"],
-        default="float32",
-        help="retrieval: search the documents stored as int8 (1/4 the memory) or packed "
-        "binary (1/32) vectors",
+    add_precision(
+        p,
+        "retrieval: search the documents stored as int8 (1/4 the memory) or packed binary "
+        "(1/32) vectors",
     )
     p.add_argument(
         "--rescore",
