@@ -136,3 +136,19 @@ def test_query_and_document_prompts_reach_encode_query_and_encode_document(tiny_
         assert np.abs(mine - ours.encode(texts)).max() > 1e-3  # the prompt made a difference
     card = (out / "README.md").read_text()
     assert "query prompt: `query: {}`" in card and "document prompt: `passage: {}`" in card
+
+
+def test_a_matryoshka_model_exports_with_its_sizes_and_a_truncate_dim(
+    tiny_encoder, triplet_file, tmp_path
+):
+    run = _trained(tiny_encoder, triplet_file, tmp_path, lora=False, matryoshka_dims=[32, 16, 8])
+    out = tmp_path / "st"
+    assert main(["export", str(run), "--output", str(out), "--truncate-dim", "16"]) == 0
+    texts = _texts(12)
+    theirs = st.SentenceTransformer(str(out), device="cpu").encode(texts)
+    ours = Embedder.load(run / "final").encode(texts)[:, :16]
+    cos = (ours * theirs).sum(1) / np.linalg.norm(ours, axis=1) / np.linalg.norm(theirs, axis=1)
+    assert theirs.shape == (12, 16) and cos.min() >= 0.9999
+    assert Embedder.load(out).config.matryoshka_dims == [32, 16, 8]
+    assert "Matryoshka-trained sizes: [32, 16, 8]" in (out / "README.md").read_text()
+    assert main(["export", str(run), "--output", str(tmp_path / "x"), "--truncate-dim", "64"]) == 2

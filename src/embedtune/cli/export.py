@@ -30,6 +30,12 @@ def add_parser(sub) -> None:
         default="fp32",
         help="weight precision of full-weight formats (bf16: half the size)",
     )
+    p.add_argument(
+        "--truncate-dim",
+        type=int,
+        help="sentence-transformers keeps this prefix of each embedding (its truncate_dim; "
+        "for a size the model was Matryoshka-trained for)",
+    )
     add_trust_remote_code(p)
     p.set_defaults(func=run)
 
@@ -38,7 +44,13 @@ def run(args: argparse.Namespace) -> int:
     from embedtune.export.export import export
 
     out = export(
-        args.source, args.output, args.format, args.merge, args.dtype, args.trust_remote_code
+        args.source,
+        args.output,
+        args.format,
+        args.merge,
+        args.dtype,
+        args.trust_remote_code,
+        args.truncate_dim,
     )
     print(f"exported {args.source} -> {out} ({args.format})")
     return 0

@@ -77,6 +77,11 @@ def _model_card(emb: Embedder, source: str, fmt: str) -> str:
         ),
         f"- normalised: {emb.config.normalize}",
         f"- max length: {emb.config.max_length} tokens",
+        *(
+            [f"- Matryoshka-trained sizes: {emb.config.matryoshka_dims} (truncate, re-normalise)"]
+            if emb.config.matryoshka_dims
+            else []
+        ),
         f"- exported from: `{source}`",
         "",
     ]
@@ -112,11 +117,14 @@ def export(
     merge: bool = False,
     dtype: str = "fp32",
     trust_remote_code: bool | None = None,
+    truncate_dim: int | None = None,
 ) -> Path:
     """Write ``source`` (an embedder folder or a run folder) into ``output`` as ``fmt``, with
     weights in ``dtype`` (bf16 halves the folder: 0.54 GB instead of 1.07 GB for
-    gemma3-270m). The folder is written beside ``output`` and renamed into place once it has
-    been checked, so a failed export leaves nothing behind."""
+    gemma3-270m). ``truncate_dim``: sentence-transformers keeps only this prefix of each
+    embedding (its ``truncate_dim``, read at load; meant for a Matryoshka-trained size). The
+    folder is written beside ``output`` and renamed into place once it has been checked, so a
+    failed export leaves nothing behind."""
     if fmt not in FORMATS:
         raise ConfigError(f"`format` must be one of {FORMATS}, got {fmt!r}")
     check_dtype(dtype)
@@ -124,6 +132,7 @@ def export(
         source = str(resolve_run_folder(Path(source)))
     emb = Embedder.load(source, dtype="fp32", trust_remote_code=trust_remote_code)
     out = Path(output)
+    _check_truncate_dim(emb, truncate_dim, fmt)
     if fmt == "adapter" and not emb.config.adapter:
         raise ConfigError(
             f"{source} holds full weights, not a LoRA adapter; use --format hf or sentence-transformers"
@@ -142,9 +151,9 @@ def export(
     nbytes = sum(p.numel() * p.element_size() for p in emb.parameters())
     with atomic_dir(out, nbytes, f"export to {out}") as tmp:
         if fmt == "sentence-transformers":
-            _write_sentence_transformers(emb, tmp)
+            _write_sentence_transformers(emb, tmp, truncate_dim)
             emb.backbone.float()
-            cos = sentence_transformers_agreement(emb, tmp)
+            cos = sentence_transformers_agreement(emb, tmp, truncate_dim)
             least = 0.9999 if dtype == "fp32" else 0.99
             if cos < least:
                 raise EmbedtuneError(
@@ -160,9 +169,12 @@ def export(
     return out
 
 
-def sentence_transformers_agreement(emb: Embedder, folder: Path) -> float:
+def sentence_transformers_agreement(
+    emb: Embedder, folder: Path, truncate_dim: int | None = None
+) -> float:
     """Least cosine between embedtune's and sentence-transformers' embeddings of a batch of
-    texts of different lengths (so padding, the pad token and the EOS all take part)."""
+    texts of different lengths (so padding, the pad token and the EOS all take part); with
+    ``truncate_dim``, of the prefixes."""
     from sentence_transformers import SentenceTransformer
 
     from embedtune.export.checks import TEXTS
@@ -171,8 +183,23 @@ def sentence_transformers_agreement(emb: Embedder, folder: Path) -> float:
     theirs = SentenceTransformer(str(folder), device="cpu", trust_remote_code=trust).encode(
         TEXTS, batch_size=len(TEXTS), convert_to_numpy=True
     )
-    ours = emb.encode(TEXTS, batch_size=len(TEXTS))
+    ours = emb.encode(TEXTS, batch_size=len(TEXTS))[:, :truncate_dim]
     return float(cosine(ours, theirs.astype(np.float32)).min())
+
+
+def _check_truncate_dim(emb: Embedder, truncate_dim: int | None, fmt: str) -> None:
+    if truncate_dim is None:
+        return
+    if fmt != "sentence-transformers" or not 1 <= truncate_dim <= emb.dim:
+        raise ConfigError(
+            f"--truncate-dim must be in [1, {emb.dim}] and goes with --format sentence-transformers"
+        )
+    trained = emb.config.matryoshka_dims or []
+    if truncate_dim not in trained and truncate_dim != emb.dim:
+        log.info(
+            f"truncating to {truncate_dim} dimensions, not one of the Matryoshka-trained sizes "
+            f"{trained or '(none: this model was not trained for truncation)'}"
+        )
 
 
 def _drop_chat_template(folder: Path) -> None:
@@ -186,7 +213,9 @@ def _drop_chat_template(folder: Path) -> None:
             config.write_text(json.dumps(raw, indent=2))
 
 
-def _write_sentence_transformers(emb: Embedder, folder: Path) -> None:
+def _write_sentence_transformers(
+    emb: Embedder, folder: Path, truncate_dim: int | None = None
+) -> None:
     try:
         from sentence_transformers import SentenceTransformer
         from sentence_transformers.sentence_transformer.modules import (
@@ -235,7 +264,7 @@ def _write_sentence_transformers(emb: Embedder, folder: Path) -> None:
     ]
     if cfg.normalize:
         modules.append(Normalize())
-    st = SentenceTransformer(modules=modules, device="cpu")
+    st = SentenceTransformer(modules=modules, device="cpu", truncate_dim=truncate_dim)
     if prefixes:
         # encode() uses "default"; encode_query() / encode_document() use "query" / "document"
         st.prompts = prefixes
