@@ -176,3 +176,22 @@ def tiny_config(tmp_path, model, name="run", **kw):
     )
     base.update(kw)
     return TrainConfig(**base)
+
+
+@pytest.fixture(autouse=True)
+def _private_corpus_cache(tmp_path_factory, monkeypatch):
+    """Tests never write corpus embeddings into the user's cache: $EMBEDTUNE_CACHE points at
+    a folder of the test session whose models/ is the real models cache (the named models
+    are converted once, not per test)."""
+    import os
+
+    from embedtune.paths import cache_dir
+
+    models = cache_dir("models")
+    root = tmp_path_factory.getbasetemp() / "embedtune-cache"
+    if not root.exists():
+        root.mkdir()
+        models.mkdir(parents=True, exist_ok=True)
+        (root / "models").symlink_to(models, target_is_directory=True)
+    if os.environ.get("EMBEDTUNE_CACHE") != str(root):
+        monkeypatch.setenv("EMBEDTUNE_CACHE", str(root))

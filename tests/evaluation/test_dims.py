@@ -20,7 +20,7 @@ def test_each_size_scores_its_prefix_from_one_encoding(tiny_encoder, tmp_path):
     beir = read_beir(write_beir(tmp_path / "toy"), "test")
     words = ["a cat sleeps", "a dog runs", "two birds sing", "the sun is hot", "rain falls"]
     sts = STSData("toy-sts", "toy", words, words[::-1], np.array([1.0, 2.0, 3.0, 2.0, 1.0]))
-    by_dim = scores_by_dim(emb, [sts, beir], [32, 16, 8])
+    by_dim = scores_by_dim(emb, [sts, beir], [32, 16, 8], corpus_cache=False)
     assert list(by_dim) == [32, 16, 8]
     assert sorted(calls, key=str) == sorted([None, "document", "query"], key=str)  # once each
     emb.encode = encode

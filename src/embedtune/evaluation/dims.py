@@ -29,6 +29,10 @@ class Memo:
         self.embedder = embedder
         self._done: dict[tuple, np.ndarray] = {}
 
+    def prefill(self, texts, role, table: np.ndarray) -> None:
+        """Embeddings already at hand (a corpus from the corpus cache)."""
+        self._done[(role, tuple(texts))] = table
+
     def full(self, texts, role, batch_size, show_progress) -> np.ndarray:
         key = (role, tuple(texts))
         if key not in self._done:

@@ -9,6 +9,7 @@ from embedtune.data import tasks as task_registry
 from embedtune.data.beir import RetrievalData
 from embedtune.data.sts import STSData
 from embedtune.errors import ConfigError
+from embedtune.evaluation.corpus_cache import embed_corpus
 from embedtune.evaluation.dims import Memo, PrefixView, check_eval_dims, headline, plot_dims
 from embedtune.evaluation.report import dims_table, results_table
 from embedtune.evaluation.retrieval import evaluate_retrieval_task
@@ -104,9 +105,18 @@ def write_result(result: dict, output: str | Path) -> None:
         output.write_text(json.dumps(result, indent=2) + "\n")
 
 
-def scores_by_dim(embedder, data, dims: list[int], batch_size: int = 32) -> dict[int, dict]:
-    """Each size's headline scores (``dims.headline``) from one full-size encoding."""
+def scores_by_dim(
+    embedder, data, dims: list[int], batch_size: int = 32, corpus_cache: bool = True
+) -> dict[int, dict]:
+    """Each size's headline scores (``dims.headline``) from one full-size encoding (a
+    corpus comes from the corpus cache when it is there)."""
     memo = Memo(embedder)
+    for task in data:
+        if isinstance(task, RetrievalData):
+            table, _ = embed_corpus(
+                embedder, task.docs, task.corpus_sha256, batch_size, cache=corpus_cache
+            )
+            memo.prefill(task.docs, "document", table)
     return {
         d: headline(score_tasks(PrefixView(memo, d), data, batch_size, corpus_cache=False))
         for d in check_eval_dims(dims, embedder.dim)
@@ -140,7 +150,7 @@ def evaluate_model(
     )
     print(results_table(result))
     if dims:
-        by_dim = scores_by_dim(embedder, data, dims, batch_size)
+        by_dim = scores_by_dim(embedder, data, dims, batch_size, corpus_cache)
         result["dims"] = {str(d): row for d, row in by_dim.items()}
         print("\n" + dims_table(result["dims"]))
         if output:
