@@ -12,6 +12,7 @@ from tests.conftest import tiny_config
 
 model, data, out, hard = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1"
 mini = int(sys.argv[5]) if len(sys.argv) > 5 and sys.argv[5] != "0" else None  # GradCache
+dims = [int(d) for d in sys.argv[6].split(",")] if len(sys.argv) > 6 else None  # Matryoshka
 # the same config as the single-process side of the test
 cfg = tiny_config(
     Path(out).parent,
@@ -22,6 +23,7 @@ cfg = tiny_config(
     lora_dropout=0.0,
     hard_negatives=hard,
     mini_batch_size=mini,
+    matryoshka_dims=dims,
 )
 trainer = Trainer(cfg, read_triplets(data))
 trainer.setup()

@@ -38,19 +38,28 @@ def _torchrun(args, **kw):
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, **kw)
 
 
-@pytest.mark.parametrize("hard, mini", [(True, 0), (False, 0), (True, 3)])
+@pytest.mark.parametrize(
+    "hard, mini, dims", [(True, 0, None), (False, 0, None), (True, 3, None), (True, 0, [32, 8])]
+)
 def test_two_processes_equal_one_process_on_the_global_batch(
-    tiny_decoder, triplet_file, tmp_path, hard, mini
+    tiny_decoder, triplet_file, tmp_path, hard, mini, dims
 ):
-    """... with and without hard negatives, and with GradCache (mini-batches of 3 texts) on
-    the two processes against the plain loss on one."""
+    """... with and without hard negatives, with GradCache (mini-batches of 3 texts) on the
+    two processes against the plain loss on one, and with a Matryoshka loss."""
     out = tmp_path / "grads.pt"
     args = [str(WORKER), str(tiny_decoder), str(triplet_file), str(out), "1" if hard else "0"]
-    r = _torchrun(args + [str(mini)])
+    r = _torchrun(args + [str(mini)] + ([",".join(map(str, dims))] if dims else []))
     assert r.returncode == 0, r.stderr[-3000:]
     two = torch.load(out)
     cfg = tiny_config(
-        tmp_path, tiny_decoder, "one", max_steps=1, seed=1, lora_dropout=0.0, hard_negatives=hard
+        tmp_path,
+        tiny_decoder,
+        "one",
+        max_steps=1,
+        seed=1,
+        lora_dropout=0.0,
+        hard_negatives=hard,
+        matryoshka_dims=dims,
     )
     trainer = Trainer(cfg, read_triplets(triplet_file))
     trainer.setup()
