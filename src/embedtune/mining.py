@@ -36,9 +36,12 @@ class MiningSummary:
     queries: int = 0
     pairs: int = 0
     triplets: int = 0
-    dropped_positive: int = 0  # a judged-relevant document of the query
-    dropped_rank_window: int = 0  # among the top `skip_top` non-positive candidates
-    dropped_margin: int = 0  # scored above margin x the positive's score
+    # counted once per query: ranked candidates that are judged relevant to it
+    dropped_positive: int = 0
+    # counted per (query, positive) pair: the top `skip_top` non-positive candidates
+    dropped_rank_window: int = 0
+    # counted per pair: candidates scoring above margin x that pair's positive score
+    dropped_margin: int = 0
     short_pairs: int = 0  # pairs that got fewer than `negatives` negatives
 
 
