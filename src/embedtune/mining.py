@@ -22,12 +22,10 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import torch
-
 from embedtune.atomic import atomic_file
 from embedtune.data.beir import RetrievalData
 from embedtune.evaluation.corpus_cache import embed_corpus
-from embedtune.evaluation.retrieval import top_k
+from embedtune.evaluation.retrieval import top_k, unit_rows
 from embedtune.log import log
 
 
@@ -45,11 +43,6 @@ class MiningSummary:
     short_pairs: int = 0  # pairs that got fewer than `negatives` negatives
 
 
-def _unit(x) -> torch.Tensor:
-    t = torch.as_tensor(x, dtype=torch.float32)
-    return t / t.norm(dim=1, keepdim=True).clamp_min(1e-12)
-
-
 def mine(
     embedder,
     task: RetrievalData,
@@ -63,8 +56,8 @@ def mine(
 ) -> MiningSummary:
     """Mine ``task``'s queries against its corpus and write the triplets to ``output``."""
     table, _ = embed_corpus(embedder, task.docs, task.corpus_sha256, batch_size, cache=corpus_cache)
-    docs = _unit(table)
-    queries = _unit(embedder.encode(task.queries, batch_size=batch_size, role="query"))
+    docs = unit_rows(table)
+    queries = unit_rows(embedder.encode(task.queries, batch_size=batch_size, role="query"))
     row_of = {d: i for i, d in enumerate(task.doc_ids)}
     most_positives = max(len(j) for j in task.qrels.values())
     depth = candidates + skip_top + most_positives

@@ -95,7 +95,8 @@ def retrieval_metrics(
     return out
 
 
-def _unit(x: np.ndarray) -> torch.Tensor:
+def unit_rows(x: np.ndarray) -> torch.Tensor:
+    """float32 rows scaled to length 1 (cosine similarity becomes a dot product)."""
     t = torch.as_tensor(x, dtype=torch.float32)
     return t / t.norm(dim=1, keepdim=True).clamp_min(1e-12)
 
@@ -118,9 +119,9 @@ def evaluate_retrieval_task(
     table, cached = embed_corpus(
         embedder, task.docs, task.corpus_sha256, batch_size, show_progress, corpus_cache
     )
-    docs = _unit(table)
+    docs = unit_rows(table)
     doc_seconds = time.perf_counter() - start
-    queries = _unit(
+    queries = unit_rows(
         embedder.encode(
             task.queries, batch_size=batch_size, show_progress=show_progress, role="query"
         )
