@@ -44,3 +44,23 @@ def test_evaluate_dims_writes_the_curve_and_refuses_sizes_the_model_lacks(
     assert list(result["dims"]) == ["32", "16", "8"] and (tmp_path / "r.dims.png").is_file()
     assert main(args + ["--dims", "64,8"]) == 2
     assert "--dims must be integers in [1, 32]" in capsys.readouterr().err
+
+
+def test_evaluate_with_dims_embeds_each_text_once(tiny_encoder, tmp_path, monkeypatch):
+    """The full-size evaluation and the smaller sizes share one encoding of the queries and
+    the corpus (the probe texts of the corpus-cache key aside)."""
+    from embedtune.evaluation.corpus_cache import PROBES
+    from embedtune.evaluation.run import evaluate_model
+
+    folder = write_beir(tmp_path / "toy")
+    seen = []
+    encode = Embedder.encode
+    monkeypatch.setattr(
+        Embedder,
+        "encode",
+        lambda self, texts, **kw: seen.append(list(texts)) or encode(self, texts, **kw),
+    )
+    evaluate_model(str(tiny_encoder), str(folder), dims=[32, 16, 8], dtype="fp32")
+    task = read_beir(folder, "test")
+    real = [t for t in seen if t != PROBES]
+    assert sorted(map(tuple, real)) == sorted([tuple(task.docs), tuple(task.queries)])

@@ -23,15 +23,25 @@ def check_eval_dims(dims: list[int], model_dim: int) -> list[int]:
 
 
 class Memo:
-    """Full-size embeddings of each (texts, role) asked for, computed once."""
+    """Full-size embeddings of each (texts, role) asked for, computed once. It stands in
+    for the embedder itself too, so the full-size evaluation fills it for the smaller sizes."""
 
     def __init__(self, embedder):
         self.embedder = embedder
+        self.config = embedder.config
+        self.compute_dtype = embedder.compute_dtype
+        self.dim = embedder.dim
         self._done: dict[tuple, np.ndarray] = {}
+
+    def has(self, texts, role) -> bool:
+        return (role, tuple(texts)) in self._done
 
     def prefill(self, texts, role, table: np.ndarray) -> None:
         """Embeddings already at hand (a corpus from the corpus cache)."""
         self._done[(role, tuple(texts))] = table
+
+    def encode(self, texts, batch_size=32, show_progress=None, role=None, **_) -> np.ndarray:
+        return self.full(texts, role, batch_size, show_progress)
 
     def full(self, texts, role, batch_size, show_progress) -> np.ndarray:
         key = (role, tuple(texts))

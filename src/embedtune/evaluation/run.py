@@ -108,18 +108,19 @@ def write_result(result: dict, output: str | Path) -> None:
 def scores_by_dim(
     embedder, data, dims: list[int], batch_size: int = 32, corpus_cache: bool = True
 ) -> dict[int, dict]:
-    """Each size's headline scores (``dims.headline``) from one full-size encoding (a
-    corpus comes from the corpus cache when it is there)."""
-    memo = Memo(embedder)
+    """Each size's headline scores (``dims.headline``) from one full-size encoding. Pass a
+    ``Memo`` that a full-size evaluation went through and nothing is embedded again (a
+    corpus it read from the corpus cache is read once more; the memo did not see it)."""
+    memo = embedder if isinstance(embedder, Memo) else Memo(embedder)
     for task in data:
-        if isinstance(task, RetrievalData):
+        if isinstance(task, RetrievalData) and not memo.has(task.docs, "document"):
             table, _ = embed_corpus(
-                embedder, task.docs, task.corpus_sha256, batch_size, cache=corpus_cache
+                memo.embedder, task.docs, task.corpus_sha256, batch_size, cache=corpus_cache
             )
             memo.prefill(task.docs, "document", table)
     return {
         d: headline(score_tasks(PrefixView(memo, d), data, batch_size, corpus_cache=False))
-        for d in check_eval_dims(dims, embedder.dim)
+        for d in check_eval_dims(dims, memo.dim)
     }
 
 
@@ -143,6 +144,7 @@ def evaluate_model(
     embedder = Embedder.load(model, **overrides)
     if dims:
         check_eval_dims(dims, embedder.dim)  # before any encoding
+        embedder = Memo(embedder)  # the full-size encodings serve the smaller sizes too
     result = evaluate_embedder(embedder, model, data, batch_size, corpus_cache, precision, rescore)
     texts = f"{result['sentences']} sentences, " if "sentences" in result else ""
     print(
