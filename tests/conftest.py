@@ -56,7 +56,8 @@ def build_tiny_decoder(path: Path, arch: str = "Llama", **extra) -> Path:
         eos_token_id=tokenizer.eos_token_id,
         **extra,
     )
-    getattr(transformers, f"{arch}ForCausalLM")(config).save_pretrained(path)
+    lm = {"Gemma3Text": "Gemma3ForCausalLM"}.get(arch, f"{arch}ForCausalLM")
+    getattr(transformers, lm)(config).save_pretrained(path)
     tokenizer.save_pretrained(path)
     return path
 

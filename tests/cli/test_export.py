@@ -152,3 +152,42 @@ def test_a_matryoshka_model_exports_with_its_sizes_and_a_truncate_dim(
     assert Embedder.load(out).config.matryoshka_dims == [32, 16, 8]
     assert "Matryoshka-trained sizes: [32, 16, 8]" in (out / "README.md").read_text()
     assert main(["export", str(run), "--output", str(tmp_path / "x"), "--truncate-dim", "64"]) == 2
+
+
+def test_a_bidirectional_gemma3_exports_and_sentence_transformers_stays_bidirectional(
+    triplet_file, tmp_path
+):
+    """Gemma reads `use_bidirectional_attention` from its config.json, so sentence-transformers
+    loads the export without the causal mask: the same embeddings, padded or alone."""
+    from tests.conftest import build_tiny_decoder
+
+    base = build_tiny_decoder(tmp_path / "gemma3", arch="Gemma3Text", head_dim=8)
+    run = _trained(base, triplet_file, tmp_path, attention="bidirectional", pooling="mean")
+    out = tmp_path / "exported"
+    assert main(["export", str(run), "--output", str(out)]) == 0
+    texts = _texts(20)
+    ours = Embedder.load(run / "final").encode(texts)
+    model = st.SentenceTransformer(str(out), device="cpu")
+    for batch in (16, 1):  # batch 1: no padding mask at all
+        theirs = model.encode(texts, batch_size=batch)
+        cos = (ours * theirs).sum(1) / np.linalg.norm(ours, axis=1) / np.linalg.norm(theirs, axis=1)
+        assert cos.min() >= 0.9999
+    causal = Embedder.load(base, pooling="mean").encode(texts)
+    assert np.abs(Embedder.load(out).encode(texts) - ours).max() <= 1e-5
+    assert np.abs(causal - ours).max() > 1e-3
+
+
+def test_a_bidirectional_llama_export_is_checked_without_padding(
+    triplet_file, tmp_path, tiny_decoder
+):
+    """Llama's attention keeps a causal flag of its own that SDPA falls back on when a batch
+    has no padding: the export (config.json's is_causal false) must load bidirectional in
+    sentence-transformers even for one text alone (the export's own check covers this too)."""
+    run = _trained(tiny_decoder, triplet_file, tmp_path, attention="bidirectional", pooling="mean")
+    out = tmp_path / "exported"
+    assert main(["export", str(run), "--output", str(out)]) == 0
+    texts = _texts(10)
+    ours = Embedder.load(run / "final").encode(texts)
+    theirs = st.SentenceTransformer(str(out), device="cpu").encode(texts, batch_size=1)
+    cos = (ours * theirs).sum(1) / np.linalg.norm(ours, axis=1) / np.linalg.norm(theirs, axis=1)
+    assert cos.min() >= 0.9999

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from embedtune.dtypes import DTYPE_NAMES
+from embedtune.models.attention import ATTENTION_MODES
 from embedtune.models.pooling import POOLING_MODES
 
 
@@ -15,6 +16,11 @@ def add_model_options(p: argparse.ArgumentParser, model_required: bool = True) -
         help="named model (gemma3-270m, smollm2-135m, minilm-l6), a folder, or a Hub id",
     )
     p.add_argument("--pooling", choices=POOLING_MODES, help="default: the model's own")
+    p.add_argument(
+        "--attention",
+        choices=ATTENTION_MODES,
+        help="bidirectional: lift a decoder's causal mask (default: the model's own)",
+    )
     p.add_argument(
         "--prompt",
         help='template with one {} for the text, e.g. \'This sentence: "{}" means in one word: "\'',
@@ -66,6 +72,7 @@ def add_data_dir(p: argparse.ArgumentParser) -> None:
 def embedder_overrides(args: argparse.Namespace) -> dict:
     return {
         "pooling": args.pooling,
+        "attention": args.attention,
         "prompt": args.prompt,
         "query_prompt": args.query_prompt,
         "document_prompt": args.document_prompt,

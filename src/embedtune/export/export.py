@@ -158,7 +158,7 @@ def export(
             if cos < least:
                 raise EmbedtuneError(
                     f"the exported model embeds differently in sentence-transformers (min cosine "
-                    f"{cos:.6f} < {least} on a padded batch); export with --format hf"
+                    f"{cos:.6f} < {least}); export with --format hf"
                 )
         else:
             emb.save(tmp)
@@ -173,18 +173,21 @@ def sentence_transformers_agreement(
     emb: Embedder, folder: Path, truncate_dim: int | None = None
 ) -> float:
     """Least cosine between embedtune's and sentence-transformers' embeddings of a batch of
-    texts of different lengths (so padding, the pad token and the EOS all take part); with
-    ``truncate_dim``, of the prefixes."""
+    texts of different lengths (so padding, the pad token and the EOS all take part), and of
+    one text alone (no padding mask at all: the case where attention kernels fall back on a
+    module's own causal flag); with ``truncate_dim``, of the prefixes."""
     from sentence_transformers import SentenceTransformer
 
     from embedtune.export.checks import TEXTS
 
     trust = emb.config.trust_remote_code
-    theirs = SentenceTransformer(str(folder), device="cpu", trust_remote_code=trust).encode(
-        TEXTS, batch_size=len(TEXTS), convert_to_numpy=True
-    )
-    ours = emb.encode(TEXTS, batch_size=len(TEXTS))[:, :truncate_dim]
-    return float(cosine(ours, theirs.astype(np.float32)).min())
+    model = SentenceTransformer(str(folder), device="cpu", trust_remote_code=trust)
+    least = 1.0
+    for texts in (TEXTS, TEXTS[:1]):
+        theirs = model.encode(texts, batch_size=len(texts), convert_to_numpy=True)
+        ours = emb.encode(texts, batch_size=len(texts))[:, :truncate_dim]
+        least = min(least, float(cosine(ours, theirs.astype(np.float32)).min()))
+    return least
 
 
 def _check_truncate_dim(emb: Embedder, truncate_dim: int | None, fmt: str) -> None:

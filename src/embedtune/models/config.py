@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from embedtune.errors import ConfigError
+from embedtune.models.attention import ATTENTION_MODES
 from embedtune.models.pooling import POOLING_MODES
 
 CONFIG_FILE = "embedtune.json"
@@ -32,6 +33,8 @@ class EmbedderConfig:
     # already), off otherwise; resolved when the Embedder is built.
     append_eos: bool | None = None
     padding_side: str = "right"
+    # "bidirectional": a decoder's causal mask is lifted (LLM2Vec); "default": the model's own
+    attention: str = "default"
     base_model: str | None = None  # backbone reference when the weights are a LoRA adapter
     adapter: bool = False
     # the backbone runs modelling code shipped with it (auto_map); saved so that a model
@@ -49,6 +52,10 @@ class EmbedderConfig:
                 raise ConfigError(f"`{key}` must contain exactly one '{{}}', got {value!r}")
         if self.max_length is not None and self.max_length < 2:
             raise ConfigError(f"`max_length` must be >= 2, got {self.max_length}")
+        if self.attention not in ATTENTION_MODES:
+            raise ConfigError(
+                f"`attention` must be one of {ATTENTION_MODES}, got {self.attention!r}"
+            )
         if self.padding_side not in ("left", "right"):
             raise ConfigError(
                 f"`padding_side` must be 'left' or 'right', got {self.padding_side!r}"

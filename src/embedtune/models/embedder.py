@@ -26,6 +26,7 @@ from tqdm.auto import tqdm
 from embedtune.data.batching import longest_first_chunks
 from embedtune.dtypes import check_dtype, torch_dtype
 from embedtune.errors import ConfigError
+from embedtune.models.attention import make_bidirectional
 from embedtune.models.config import EmbedderConfig
 from embedtune.models.pooling import pool
 
@@ -65,14 +66,17 @@ class Embedder(nn.Module):
         if self.pad_id is None:
             self.pad_id = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else 0
         base = backbone.get_base_model() if hasattr(backbone, "get_base_model") else backbone
+        if config.attention == "bidirectional":
+            make_bidirectional(base)
         self._takes_position_ids = "position_ids" in inspect.signature(base.forward).parameters
 
     # -- loading and saving -------------------------------------------------------------
     @classmethod
     def load(cls, name_or_path: str | Path, **overrides) -> Embedder:
         """Load a named offline model, an embedtune / sentence-transformers / HF folder, or
-        a Hub id. Keyword overrides: pooling, prompt, query_prompt, document_prompt, normalize, max_length, append_eos,
-        padding_side, dtype ('fp32' | 'bf16'), device, attn_implementation ('eager' is
+        a Hub id. Keyword overrides: pooling, prompt, query_prompt, document_prompt, normalize,
+        max_length, append_eos, padding_side, attention ('bidirectional' lifts a decoder's
+        causal mask), dtype ('fp32' | 'bf16'), device, attn_implementation ('eager' is
         faster than 'sdpa' for short texts on CPU)."""
         from embedtune.models.loading import load_parts
 
