@@ -42,6 +42,9 @@ class TrainConfig:
     document_prompt: str | None = _f(
         None, "template for the document side (positives, negatives, corpora); default: prompt"
     )
+    attention: str | None = _f(
+        None, "bidirectional: lift a decoder's causal mask, as LLM2Vec (default: the model's own)"
+    )
     max_length: int = _f(128, "truncate training texts to this many tokens")
     dtype: str = _f("bf16", "bf16 (autocast, fp32 LoRA weights) or fp32")
     attn_implementation: str | None = _f(None, "eager | sdpa (default: transformers' choice)")
@@ -130,6 +133,12 @@ class TrainConfig:
         "BEIR dev set: documents besides the held-out queries' relevant ones (0: the corpus)",
     )
     save_every: int = _f(0, "checkpoint every N steps (0 disables)")
+    average_last: int | None = _f(
+        None,
+        "final/ holds the mean of the trainable weights at the last N snapshots (every "
+        "`average_every` steps, the final step included): a model soup along the run",
+    )
+    average_every: int = _f(10, "with average_last: snapshot the trainable weights every N steps")
     keep_checkpoints: int = _f(2, "newest checkpoints kept (the best is never deleted)")
     eval_tasks: str = _f("all", "tasks for the before/after table ('' skips it)")
     eval_before: bool = _f(
@@ -190,6 +199,10 @@ class TrainConfig:
             raise ConfigError(
                 f"`batch_size` ({self.batch_size}) must be divisible by `grad_accum` ({self.grad_accum})"
             )
+        if self.average_last is not None and self.average_last < 2:
+            raise ConfigError(f"`average_last` must be >= 2 (or unset), got {self.average_last}")
+        if self.average_every < 1:
+            raise ConfigError(f"`average_every` must be >= 1, got {self.average_every}")
         if self.keep_checkpoints < 1:
             raise ConfigError(f"`keep_checkpoints` must be >= 1, got {self.keep_checkpoints}")
 

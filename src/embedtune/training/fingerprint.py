@@ -34,6 +34,9 @@ HARMLESS = {
     "device",
     "attn_implementation",
     "data",
+    # what final/ is averaged from, not the trajectory (snapshot files are named by step)
+    "average_last",
+    "average_every",
 }
 
 

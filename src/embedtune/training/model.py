@@ -26,6 +26,7 @@ def build_embedder(cfg: TrainConfig, device: torch.device | str = "cpu") -> Embe
         prompt=cfg.prompt,
         query_prompt=cfg.query_prompt,
         document_prompt=cfg.document_prompt,
+        attention=cfg.attention,
         dtype=weight_dtype(cfg),
         device=device,
         attn_implementation=cfg.attn_implementation,

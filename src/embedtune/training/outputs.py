@@ -85,6 +85,26 @@ class MetricsLog:
         return self._tb or None
 
 
+def metrics_row(trainer, loss: float, lr: float, window: list) -> dict:
+    """The trainer's metrics row of the window since the last one (every process's tokens),
+    written to metrics.jsonl; resets the count of masked false negatives."""
+    elapsed = max(time.perf_counter() - window[0], 1e-9)
+    tokens = int(parallel.all_reduce_sum(window[2]))
+    row = {
+        "step": trainer.state.step,
+        "loss": round(loss, 6),
+        "lr": lr,
+        "triplets_per_s": round(window[1] / elapsed, 2),
+        "tokens": tokens,
+        "masked": int(parallel.all_reduce_sum(trainer.masked)),  # false negatives left out
+        "tokens_per_s": round(tokens / elapsed, 1),
+        "train_seconds": round(trainer.state.train_seconds, 1),
+    }
+    trainer.metrics.write(row)
+    trainer.masked = 0
+    return row
+
+
 def say_time_limit(max_minutes: float, steps: int, planned: int) -> None:
     log.info(
         f"stopped by the time limit (max_minutes {max_minutes:g}) after {steps} of "

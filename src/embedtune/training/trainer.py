@@ -31,9 +31,10 @@ from embedtune.models import Embedder
 from embedtune.training import checkpoint as ckpt
 from embedtune.training import gradcache
 from embedtune.training import model as setup_model
+from embedtune.training.averaging import averager_for
 from embedtune.training.encoded import EncodedTriplets
 from embedtune.training.evaluations import dev_score, evaluate_dev, evaluate_final, metric_name
-from embedtune.training.outputs import MetricsLog, finish_run, say_time_limit
+from embedtune.training.outputs import MetricsLog, finish_run, metrics_row, say_time_limit
 from embedtune.training.schedule import lr_at
 from embedtune.training.state import TrainState, preflight
 
@@ -95,6 +96,7 @@ class Trainer:
             self.state.resumes += 1
             log.info(f"resuming from {checkpoints[-1]} (step {self.state.step})")
         self.metrics.start(self.state.step if checkpoints else None)
+        self.averager = averager_for(cfg, self.embedder, self.out, self.state.step)
         parallel.barrier()  # nobody starts before the main process has cleaned up
 
     # -- one step -------------------------------------------------------------------------
@@ -215,7 +217,7 @@ class Trainer:
             bar.update(1)
             # log
             if cfg.log_every and (st.step % cfg.log_every == 0 or st.step == self.total_steps):
-                row = self._metrics_row(loss, lr, window)
+                row = metrics_row(self, loss, lr, window)
                 bar.set_postfix(
                     loss=f"{loss:.4f}", lr=f"{lr:.2e}", tps=f"{row['triplets_per_s']:.1f}"
                 )
@@ -227,6 +229,8 @@ class Trainer:
             if cfg.eval_tasks_at and st.step in cfg.eval_tasks_at:
                 evaluate_final(self, f"at-step-{st.step}")
                 window[0] = time.perf_counter()
+            if self.averager is not None:
+                self.averager.after_step(st.step)
             # checkpoint
             if cfg.save_every and st.step % cfg.save_every == 0:
                 self._checkpoint()
@@ -235,32 +239,20 @@ class Trainer:
             say_time_limit(cfg.max_minutes, st.step, self.total_steps)
         if self.dev is not None and (not st.eval_history or st.eval_history[-1]["step"] != st.step):
             self._eval_and_track()
+        if self.averager is not None:
+            steps = self.averager.apply(st.step)
+            if self.dev is not None:
+                self._eval_and_track(averaged=steps)
         final = self._save_embedder("final")
         after = evaluate_final(self, "after")
         return finish_run(self, stop_reason, after, final, self._wall_start)
 
-    def _metrics_row(self, loss: float, lr: float, window: list) -> dict:
-        """The metrics row of the window since the last one (every process's tokens)."""
-        elapsed = max(time.perf_counter() - window[0], 1e-9)
-        tokens = int(parallel.all_reduce_sum(window[2]))
-        row = {
-            "step": self.state.step,
-            "loss": round(loss, 6),
-            "lr": lr,
-            "triplets_per_s": round(window[1] / elapsed, 2),
-            "tokens": tokens,
-            "masked": int(parallel.all_reduce_sum(self.masked)),  # false negatives left out
-            "tokens_per_s": round(tokens / elapsed, 1),
-            "train_seconds": round(self.state.train_seconds, 1),
-        }
-        self.metrics.write(row)
-        self.masked = 0
-        return row
-
     # -- evaluation, saving -----------------------------------------------------------------
-    def _eval_and_track(self) -> None:
-        """The dev set now: a metrics row, the history, and best/ when it is the best so far."""
+    def _eval_and_track(self, averaged: list[int] | None = None) -> None:
+        """The dev set now: a metrics row, the history, and best/ when it is the best so far
+        (``averaged``: the steps whose weights are averaged into the model now)."""
         st, row = self.state, evaluate_dev(self)
+        row.update({"averaged": averaged} if averaged else {})
         st.eval_history.append(row)
         self.metrics.write({"step": st.step, "eval": {row["task"]: row["score"]}})
         if st.best is None or row["score"] > dev_score(st.best):
