@@ -535,6 +535,55 @@ def section_best(results: Path, out: Path) -> list[str]:
     return lines + [""]
 
 
+def final_dev(rep: dict | None) -> float | None:
+    """STS-B dev Spearman of the run's final weights (its last history row: after averaging,
+    the averaged model's)."""
+    return rep["dev_curve"][-1][1] if rep and rep["dev_curve"] else None
+
+
+def section_beyond(results: Path, out: Path) -> list[str]:
+    """Levers beyond the study, one at a time; the verdict column reads STS-B dev alone."""
+    runs = grid()["beyond"]
+    reps = {r.name: load(r.cell, r.name, results) for r in runs}
+    base = reps.get("baseline")
+    lines = [
+        "## Beyond the study: one factor at a time (30 minutes of training each)",
+        "",
+        "Each run is the recipe plus one change, capped at its 30 minutes of training, STS-B dev "
+        "every 60 steps. A factor is judged on **STS-B dev only** (the final weights' score "
+        "against the baseline's, rerun beside them); the nine test tasks are reported, not "
+        "used for selection. One seed each: a factor is selected when its final STS-B dev "
+        "beats the baseline's by more than 0.3 points; the combination of the selected "
+        "factors is then run with three seeds.",
+        "",
+        "| run | change | STS-B dev (final) | dev vs baseline | nine-task average | steps "
+        "| minutes (training / wall) |",
+        "|---|---|---:|---:|---:|---:|---|",
+    ]
+    for run in runs:
+        rep = reps[run.name]
+        dev = final_dev(rep)
+        diff = None if dev is None or final_dev(base) is None else dev - final_dev(base)
+        lines.append(
+            f"| `{run.name}` | {run.what} | {fmt(dev)} | "
+            f"{'-' if diff is None else f'{diff:+.2f}'} | "
+            f"{fmt(rep['after']['average'] if rep else None)} | {rep['steps'] if rep else '-'} "
+            f"| {minutes(rep)} |"
+        )
+    winners = [
+        r.name
+        for r in runs
+        if r.name != "baseline" and final_dev(reps[r.name]) and final_dev(base)
+        if final_dev(reps[r.name]) > final_dev(base) + 0.3
+    ]
+    if base is None or any(rep is None for rep in reps.values()):
+        lines += ["", "**Selection: not made yet** (needs every run of the cell)."]
+    else:
+        named = ", ".join(f"`{w}`" for w in winners) or "none"
+        lines += ["", f"**Selected on dev (more than 0.3 over the baseline): {named}.**"]
+    return lines + [""]
+
+
 def write_report(results: Path = RESULTS, doc: Path = DOC) -> str:
     doc.parent.mkdir(parents=True, exist_ok=True)
     lines = [
@@ -572,6 +621,7 @@ def write_report(results: Path = RESULTS, doc: Path = DOC) -> str:
         section_lr,
         section_prompts,
         section_batch,
+        section_beyond,
         section_best,
     ):
         lines += section(results, doc.parent)

@@ -329,3 +329,33 @@ def test_every_benchmark_script_parses_its_arguments():
         )
         if r.returncode != 0:
             pytest.fail(f"{script.name} --help: {r.stderr[-1500:]}")
+
+
+def test_beyond_cell_selects_on_dev_only(tmp_path):
+    """The "beyond the study" factors are judged on STS-B dev (the final history row), never
+    on the nine test tasks: a factor with a better test average but a worse dev is not
+    selected; selection waits for every run of the cell."""
+    rep = _report()
+    names = [r.name for r in rep.grid()["beyond"]]
+    assert names[0] == "baseline" and "bidirectional-mean" in names and "average-last-4" in names
+    for r in rep.grid()["beyond"]:
+        assert "--max-minutes" not in r.flags  # each factor keeps the recipe's 30 minutes
+    dev = {"baseline": 86.0, "mean": 86.5, "weighted-mean": 86.2}  # +0.5 and +0.2
+    for name in names:
+        _fake_run(tmp_path / "beyond" / name, 81.0 if name == "weighted-mean" else 80.0)
+        report = tmp_path / "beyond" / name / "report.json"
+        data = json.loads(report.read_text())
+        data["eval_history"] = [
+            {"step": 60, "spearman": 50.0},
+            {"step": 360, "spearman": dev.get(name, 85.0)},
+        ]
+        report.write_text(json.dumps(data))
+        if name == "weighted-mean":
+            text = rep.write_report(tmp_path, tmp_path / "reproduction.md")
+            assert "**Selection: not made yet**" in text
+    text = rep.write_report(tmp_path, tmp_path / "reproduction.md")
+    assert (
+        "| `mean` | mean pooling instead of the EOS state | 86.50 | +0.50 | 80.00 | 360 |" in text
+    )
+    assert "| `weighted-mean` | position-weighted mean pooling | 86.20 | +0.20 | 81.00 |" in text
+    assert "**Selected on dev (more than 0.3 over the baseline): `mean`.**" in text
