@@ -560,25 +560,25 @@ def section_beyond(results: Path, out: Path) -> list[str]:
         "| minutes (training / wall) |",
         "|---|---|---:|---:|---:|---:|---|",
     ]
+    base_dev = final_dev(base)
     for run in runs:
         rep = reps[run.name]
         dev = final_dev(rep)
-        diff = None if dev is None or final_dev(base) is None else dev - final_dev(base)
+        diff = None if dev is None or base_dev is None else dev - base_dev
         lines.append(
             f"| `{run.name}` | {run.what} | {fmt(dev)} | "
             f"{'-' if diff is None else f'{diff:+.2f}'} | "
             f"{fmt(rep['after']['average'] if rep else None)} | {rep['steps'] if rep else '-'} "
             f"| {minutes(rep)} |"
         )
-    winners = [
-        r.name
-        for r in runs
-        if r.name != "baseline" and final_dev(reps[r.name]) and final_dev(base)
-        if final_dev(reps[r.name]) > final_dev(base) + 0.3
-    ]
-    if base is None or any(rep is None for rep in reps.values()):
+    if base_dev is None or any(final_dev(rep) is None for rep in reps.values()):
         lines += ["", "**Selection: not made yet** (needs every run of the cell)."]
     else:
+        winners = [
+            name
+            for name, rep in reps.items()
+            if name != "baseline" and final_dev(rep) > base_dev + 0.3
+        ]
         named = ", ".join(f"`{w}`" for w in winners) or "none"
         lines += ["", f"**Selected on dev (more than 0.3 over the baseline): {named}.**"]
     return lines + [""]

@@ -39,13 +39,18 @@ def averager_for(cfg: TrainConfig, model: torch.nn.Module, out: Path, step: int)
     return averager
 
 
+def _step(path: Path) -> int:
+    """The step of a snapshot file ``step-K.safetensors``."""
+    return int(path.stem.split("-")[1])
+
+
 class Averager:
     def __init__(self, model: torch.nn.Module, folder: Path, last: int, every: int):
         self.model, self.folder, self.last, self.every = model, folder, last, every
 
     def _snapshots(self) -> list[Path]:
         found = self.folder.glob("step-*.safetensors") if self.folder.is_dir() else []
-        return sorted(found, key=lambda p: int(p.stem.split("-")[1]))
+        return sorted(found, key=_step)
 
     def after_step(self, step: int) -> None:
         """Snapshot the trainable weights at every ``every``-th step (main process)."""
@@ -65,7 +70,7 @@ class Averager:
         """Forget snapshots past ``step`` (a resume from an earlier checkpoint redoes them)."""
         if parallel.is_main():
             for path in self._snapshots():
-                if int(path.stem.split("-")[1]) > step:
+                if _step(path) > step:
                     path.unlink()
         parallel.barrier()
 
@@ -73,7 +78,8 @@ class Averager:
     def apply(self, step: int) -> list[int]:
         """Set the trainable weights to the mean of the last ``last`` snapshots, the current
         weights (step ``step``) among them; returns the steps averaged."""
-        if not self._snapshots() or self._snapshots()[-1].stem != f"step-{step}":
+        held = self._snapshots()
+        if not held or _step(held[-1]) != step:
             self.snapshot(step)
         chosen = self._snapshots()[-self.last :]
         total: dict[str, torch.Tensor] = {}
@@ -83,7 +89,7 @@ class Averager:
         params = dict(self.model.named_parameters())
         for name, summed in total.items():
             params[name].copy_((summed / len(chosen)).to(params[name].dtype))
-        steps = [int(p.stem.split("-")[1]) for p in chosen]
+        steps = [_step(p) for p in chosen]
         if parallel.is_main():
             log.info(f"final/: the mean of the trainable weights at steps {steps}")
         return steps

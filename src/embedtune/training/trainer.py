@@ -252,7 +252,8 @@ class Trainer:
         """The dev set now: a metrics row, the history, and best/ when it is the best so far
         (``averaged``: the steps whose weights are averaged into the model now)."""
         st, row = self.state, evaluate_dev(self)
-        row.update({"averaged": averaged} if averaged else {})
+        if averaged:
+            row["averaged"] = averaged
         st.eval_history.append(row)
         self.metrics.write({"step": st.step, "eval": {row["task"]: row["score"]}})
         if st.best is None or row["score"] > dev_score(st.best):
