@@ -40,6 +40,10 @@ def load(cell: str, name: str, results: Path = RESULTS) -> dict | None:
     report["wall_seconds"] = run.get("wall_seconds")
     report["resumes"] = run.get("resumes", 0)
     report["copied"] = (folder / "PROVENANCE.md").is_file()  # a same-command run, copied in
+    machine = folder / "machine.txt"  # for runs from before run.json named the CPU
+    report["cpu"] = run.get("versions", {}).get("cpu") or (
+        machine.read_text().strip() if machine.is_file() else None
+    )
     report["folder"] = str(folder.relative_to(ROOT)) if folder.is_relative_to(ROOT) else str(folder)
     report["at_steps"] = {
         int(p.stem.split("-")[-1]): json.loads(p.read_text())["average"]
@@ -571,6 +575,16 @@ def section_beyond(results: Path, out: Path) -> list[str]:
             f"{fmt(rep['after']['average'] if rep else None)} | {rep['steps'] if rep else '-'} "
             f"| {minutes(rep)} |"
         )
+    cpus: dict[str, list[str]] = {}
+    for name, rep in reps.items():
+        if rep:
+            cpus.setdefault(rep["cpu"] or "not recorded", []).append(f"`{name}`")
+    if cpus:
+        lines += [
+            "",
+            "Machines (a factor that changes the steps per minute is only comparable on one "
+            "kind): " + "; ".join(f"{cpu}: {', '.join(names)}" for cpu, names in cpus.items()),
+        ]
     if base_dev is None or any(final_dev(rep) is None for rep in reps.values()):
         lines += ["", "**Selection: not made yet** (needs every run of the cell)."]
     else:

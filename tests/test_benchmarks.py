@@ -359,3 +359,17 @@ def test_beyond_cell_selects_on_dev_only(tmp_path):
     )
     assert "| `weighted-mean` | position-weighted mean pooling | 86.20 | +0.20 | 81.00 |" in text
     assert "**Selected on dev (more than 0.3 over the baseline): `mean`.**" in text
+    assert "not recorded: `baseline`, `mean`" in text  # fake runs name no CPU
+
+
+def test_beyond_cell_names_each_runs_machine(tmp_path):
+    """Steps per minute differ several-fold between CPU kinds, so the cell lists which runs
+    ran where: from run.json's versions.cpu, or a machine.txt beside an older run."""
+    rep = _report()
+    _fake_run(tmp_path / "beyond" / "baseline", 80.0)
+    (tmp_path / "beyond" / "baseline" / "machine.txt").write_text("CPU A (avx512_bf16)\n")
+    _fake_run(tmp_path / "beyond" / "mean", 80.0)
+    run = tmp_path / "beyond" / "mean" / "run.json"
+    run.write_text(json.dumps({"wall_seconds": 1.0, "versions": {"cpu": "CPU B (amx_bf16)"}}))
+    text = rep.write_report(tmp_path, tmp_path / "reproduction.md")
+    assert "CPU A (avx512_bf16): `baseline`; CPU B (amx_bf16): `mean`" in text

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import platform
+import re
 import sys
 from pathlib import Path
 
@@ -27,7 +28,22 @@ def versions() -> dict[str, str]:
         "embedtune": embedtune.__version__,
         "platform": platform.platform(),
         "cpu_threads": str(torch.get_num_threads()),
+        "cpu": cpu_description(),
     }
+
+
+def cpu_description(cpuinfo: str = "/proc/cpuinfo") -> str:
+    """The CPU's model name and its bf16 matrix features: on CPU, whether ``avx512_bf16`` or
+    AMX is there decides a step's speed several-fold, so a run's timings name them."""
+    try:
+        text = Path(cpuinfo).read_text()
+    except OSError:
+        return platform.processor() or "unknown"
+    name = re.search(r"^model name\s*:\s*(.+)$", text, re.M)
+    flags = re.search(r"^flags\s*:\s*(.+)$", text, re.M)
+    have = set(flags.group(1).split()) if flags else set()
+    bf16 = [f for f in ("avx512_bf16", "amx_bf16") if f in have]
+    return f"{name.group(1).strip() if name else 'unknown'} ({', '.join(bf16) or 'no bf16 matmul'})"
 
 
 def plot_learning_curve(eval_history: list[dict], path: Path, title: str) -> bool:
