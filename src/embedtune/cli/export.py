@@ -17,7 +17,7 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--format",
         default="sentence-transformers",
-        choices=["sentence-transformers", "hf", "adapter"],
+        choices=["sentence-transformers", "hf", "adapter", "onnx"],
     )
     p.add_argument(
         "--merge",

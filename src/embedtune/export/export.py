@@ -1,5 +1,5 @@
 """Export a trained embedder so other tools load it: a sentence-transformers folder, a plain
-Hugging Face folder, or the LoRA adapter alone.
+Hugging Face folder, the LoRA adapter alone, or one ONNX graph for ONNX Runtime.
 
 Peer tools embed with the tokenizer's own special tokens and no position-id fix, so the
 export makes them agree with embedtune: the LoRA is merged into the base weights, the
@@ -20,12 +20,13 @@ from embedtune.atomic import atomic_dir
 from embedtune.dtypes import check_dtype, torch_dtype
 from embedtune.errors import ConfigError, EmbedtuneError
 from embedtune.evaluation.sts import cosine
+from embedtune.export.onnx import export_onnx
 from embedtune.log import log
 from embedtune.models import Embedder
 from embedtune.models.pooling import ST_POOLING
 from embedtune.models.sources import resolve_run_folder
 
-FORMATS = ("sentence-transformers", "hf", "adapter")
+FORMATS = ("sentence-transformers", "hf", "adapter", "onnx")
 
 
 def make_tokenizer_append_eos(tokenizer) -> None:
@@ -98,12 +99,23 @@ def _model_card(emb: Embedder, source: str, fmt: str) -> str:
         lines += ["## Training recipe", "", "```json", json.dumps(recipe, indent=2), "```", ""]
     if (run / "report.md").is_file():
         lines += ["## Evaluation", "", (run / "report.md").read_text().split("\n", 2)[-1]]
+    use = {
+        "onnx": [
+            "from embedtune.models import Embedder  # runs model.onnx in ONNX Runtime",
+            "model = Embedder.load('PATH')",
+        ],
+    }.get(
+        fmt,
+        [
+            "from sentence_transformers import SentenceTransformer",
+            "model = SentenceTransformer('PATH')",
+        ],
+    )
     lines += [
         "## Use",
         "",
         "```python",
-        "from sentence_transformers import SentenceTransformer",
-        "model = SentenceTransformer('PATH')",
+        *use,
         "vectors = model.encode(['A man plays a guitar.'])",
         "```",
     ]
@@ -146,6 +158,8 @@ def export(
         # Llama, Mistral and Phi tokenizers have none; embedtune pads with EOS (the attention
         # mask hides it), and peers refuse to pad a batch at all without one
         emb.tokenizer.pad_token = emb.tokenizer.eos_token
+    if fmt == "onnx" and dtype != "fp32":
+        raise ConfigError("--format onnx writes float32 weights (ONNX Runtime's CPU kernels)")
     if fmt != "adapter":
         emb.backbone.to(torch_dtype(dtype))
     nbytes = sum(p.numel() * p.element_size() for p in emb.parameters())
@@ -160,6 +174,8 @@ def export(
                     f"the exported model embeds differently in sentence-transformers (min cosine "
                     f"{cos:.6f} < {least}); export with --format hf"
                 )
+        elif fmt == "onnx":
+            export_onnx(emb, tmp)
         else:
             emb.save(tmp)
         (tmp / "README.md").write_text(_model_card(emb, source, fmt))

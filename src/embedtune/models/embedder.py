@@ -77,9 +77,13 @@ class Embedder(nn.Module):
         a Hub id. Keyword overrides: pooling, prompt, query_prompt, document_prompt, normalize,
         max_length, append_eos, padding_side, attention ('bidirectional' lifts a decoder's
         causal mask), dtype ('fp32' | 'bf16'), device, attn_implementation ('eager' is
-        faster than 'sdpa' for short texts on CPU)."""
+        faster than 'sdpa' for short texts on CPU). A folder with ``model.onnx`` loads as an
+        :class:`OnnxEmbedder` (ONNX Runtime)."""
         from embedtune.models.loading import load_parts
+        from embedtune.models.onnx_embedder import OnnxEmbedder, is_onnx_folder
 
+        if is_onnx_folder(name_or_path):  # `embedtune export --format onnx`
+            return OnnxEmbedder.load(name_or_path, **overrides)
         dtype = overrides.pop("dtype", "fp32")
         backbone, tokenizer, config, device = load_parts(str(name_or_path), dtype, **overrides)
         return cls(backbone, tokenizer, config, dtype).to(device)

@@ -1,0 +1,90 @@
+"""An embedder as one ONNX graph (backbone + pooling + normalisation), for ONNX Runtime.
+
+The graph takes the token batch :meth:`Embedder.collate` makes (ids, attention mask and,
+for models that take them, position ids from the mask) and returns the sentence embedding,
+so tokenization, prompts, truncation and the appended EOS stay in Python, shared with the
+PyTorch path, and only the maths moves. Weights are float32: ONNX Runtime's CPU kernels
+have no fast bf16 matmul.
+
+The graph is traced with PyTorch's TorchScript exporter: the dynamo exporter took minutes
+for a 2-layer model here, and the traced graph proved shape-independent (tested on batches
+and lengths other than the traced one, under both paddings and sliding-window attention).
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from embedtune.errors import EmbedtuneError
+from embedtune.evaluation.sts import cosine
+from embedtune.models.embedder import Embedder
+from embedtune.models.onnx_embedder import ONNX_FILE, OnnxEmbedder, require_onnx
+
+OPSET = 18
+
+
+class _Graph(nn.Module):
+    """What the exported graph computes: the embedder's forward on named tensors."""
+
+    def __init__(self, emb: Embedder, names: list[str]):
+        super().__init__()
+        self.emb, self.names = emb, names
+
+    def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
+        return self.emb.forward(dict(zip(self.names, tensors)))
+
+
+def write_onnx(emb: Embedder, folder: Path) -> Path:
+    """Trace ``emb`` (float32, on CPU) into ``folder/model.onnx`` with the batch and sequence
+    dimensions left free, and save its tokenizer and settings beside it."""
+    from embedtune.export.checks import TEXTS
+
+    require_onnx("onnx")  # the tracer writes the file with it
+    emb = emb.float().cpu().eval()
+    batch = emb.collate(emb.token_ids(TEXTS[:3]))
+    names = list(batch)
+    free = {name: {0: "batch", 1: "sequence"} for name in names}
+    with warnings.catch_warnings():  # the tracer's notes on Python branches it fixed
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            _Graph(emb, names).eval(),
+            tuple(batch[n] for n in names),
+            str(folder / ONNX_FILE),
+            input_names=names,
+            output_names=["sentence_embedding"],
+            dynamic_axes={**free, "sentence_embedding": {0: "batch"}},
+            opset_version=OPSET,
+            dynamo=False,
+        )
+    emb.tokenizer.save_pretrained(folder)
+    emb.config.save(folder)
+    return folder / ONNX_FILE
+
+
+def onnx_agreement(emb: Embedder, folder: Path) -> float:
+    """Least cosine between PyTorch's and ONNX Runtime's embeddings of the check texts, as a
+    padded batch of mixed lengths and as one text alone (shapes other than the traced one)."""
+    from embedtune.export.checks import TEXTS
+
+    onnx = OnnxEmbedder.load(folder)
+    least = 1.0
+    for texts in (TEXTS, TEXTS[-1:]):
+        ours = emb.encode(texts, batch_size=len(texts))
+        theirs = onnx.encode(texts, batch_size=len(texts))
+        least = min(least, float(cosine(ours, theirs).min()))
+    return least
+
+
+def export_onnx(emb: Embedder, folder: Path) -> None:
+    """Write the graph and refuse it unless ONNX Runtime embeds as PyTorch does."""
+    write_onnx(emb, folder)
+    cos = onnx_agreement(emb, folder)
+    if cos < 0.9999:
+        raise EmbedtuneError(
+            f"the ONNX graph embeds differently from PyTorch (min cosine {cos:.6f} < 0.9999); "
+            "export with --format hf or sentence-transformers"
+        )
