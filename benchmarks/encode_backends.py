@@ -84,6 +84,7 @@ def worker(args) -> None:
         from sentence_transformers.models import Normalize, Pooling, Transformer
 
         from embedtune.export.export import make_tokenizer_append_eos
+        from embedtune.models.pooling import ST_POOLING
         from embedtune.models.registry import locate
 
         dtype = torch.bfloat16 if precision == "bf16" else torch.float32
@@ -92,7 +93,7 @@ def worker(args) -> None:
         )
         if POOLING[args.model] == "last_token":  # the EOS state, as embedtune embeds
             make_tokenizer_append_eos(body.tokenizer)
-        st_pool = {"last_token": "lasttoken", "mean": "mean"}[POOLING[args.model]]
+        st_pool, _ = ST_POOLING[POOLING[args.model]]
         pooling = Pooling(body.get_embedding_dimension(), st_pool)
         model = SentenceTransformer(modules=[body, pooling, Normalize()], device="cpu")
 
@@ -116,12 +117,6 @@ def run_one(args, backend: str, model: str, texts: str, save: Path) -> dict:
         sys.stderr.write(proc.stdout[-2000:] + proc.stderr[-4000:])
         raise SystemExit(f"{backend} / {model} / {texts} failed (exit {proc.returncode})")
     return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
-def least_cosine(a: np.ndarray, b: np.ndarray) -> float:
-    a = a / np.linalg.norm(a, axis=1, keepdims=True)
-    b = b / np.linalg.norm(b, axis=1, keepdims=True)
-    return float((a * b).sum(1).min())
 
 
 def markdown_table(results: list[dict]) -> str:
@@ -172,6 +167,8 @@ def main() -> None:
         return worker(args)
     if args.quick:
         args.rounds, args.short_n, args.long_n = 1, 200, 30
+    from embedtune.evaluation.sts import cosine
+
     args.n = {"short": args.short_n, "long": args.long_n}
     backends = args.backends.split(",")
     results = []
@@ -201,7 +198,9 @@ def main() -> None:
                             "backend": b,
                             "texts_per_s": statistics.median(speeds[b]),
                             "runs": speeds[b],
-                            "least_cosine_vs_fp32": None if ref is None else least_cosine(vec, ref),
+                            "least_cosine_vs_fp32": None
+                            if ref is None
+                            else float(cosine(vec, ref).min()),
                         }
                     )
     print("\n" + markdown_table(results))

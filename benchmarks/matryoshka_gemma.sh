@@ -30,8 +30,9 @@ steps_of() {  # the steps a finished run trained
 if [[ " $parts " == *" train "* ]]; then
   [ -f "$without/report.json" ] || $py benchmarks/reproduce.py run --only beyond/baseline
   planned=$($py -c 'import yaml; print(yaml.safe_load(open("configs/cpu-gemma3-270m.yaml"))["max_steps"])')
-  if [ "$(steps_of "$without")" != "$planned" ]; then
-    echo "the baseline stopped at $(steps_of "$without") of $planned steps (time cap):" \
+  trained=$(steps_of "$without")
+  if [ "$trained" != "$planned" ]; then
+    echo "the baseline stopped at $trained of $planned steps (time cap):" \
          "the arms would differ in steps; not training the Matryoshka arm" >&2
     exit 1
   fi

@@ -33,6 +33,18 @@ TEXTS = [
 ]
 
 
+def least_agreement(ours: Callable, theirs: Callable) -> float:
+    """Least cosine between two ways of embedding the check texts (each a function of a list
+    of texts), as one padded batch of mixed lengths and as one text alone (no padding mask
+    at all: where attention kernels fall back on a module's own causal flag)."""
+    least = 1.0
+    for texts in (TEXTS, TEXTS[:1]):
+        a = np.asarray(ours(texts), np.float32)
+        b = np.asarray(theirs(texts), np.float32)
+        least = min(least, float(cosine(a, b).min()))
+    return least
+
+
 @dataclass
 class CheckResult:
     name: str

@@ -14,12 +14,9 @@ import json
 import shutil
 from pathlib import Path
 
-import numpy as np
-
 from embedtune.atomic import atomic_dir
 from embedtune.dtypes import check_dtype, torch_dtype
 from embedtune.errors import ConfigError, EmbedtuneError
-from embedtune.evaluation.sts import cosine
 from embedtune.export.onnx import export_onnx
 from embedtune.log import log
 from embedtune.models import Embedder
@@ -188,22 +185,19 @@ def export(
 def sentence_transformers_agreement(
     emb: Embedder, folder: Path, truncate_dim: int | None = None
 ) -> float:
-    """Least cosine between embedtune's and sentence-transformers' embeddings of a batch of
-    texts of different lengths (so padding, the pad token and the EOS all take part), and of
-    one text alone (no padding mask at all: the case where attention kernels fall back on a
-    module's own causal flag); with ``truncate_dim``, of the prefixes."""
+    """Least cosine between embedtune's and sentence-transformers' embeddings of the check
+    texts (so padding, the pad token and the EOS all take part); with ``truncate_dim``, of
+    the prefixes."""
     from sentence_transformers import SentenceTransformer
 
-    from embedtune.export.checks import TEXTS
+    from embedtune.export.checks import least_agreement
 
     trust = emb.config.trust_remote_code
     model = SentenceTransformer(str(folder), device="cpu", trust_remote_code=trust)
-    least = 1.0
-    for texts in (TEXTS, TEXTS[:1]):
-        theirs = model.encode(texts, batch_size=len(texts), convert_to_numpy=True)
-        ours = emb.encode(texts, batch_size=len(texts))[:, :truncate_dim]
-        least = min(least, float(cosine(ours, theirs.astype(np.float32)).min()))
-    return least
+    return least_agreement(
+        lambda texts: emb.encode(texts, batch_size=len(texts))[:, :truncate_dim],
+        lambda texts: model.encode(texts, batch_size=len(texts), convert_to_numpy=True),
+    )
 
 
 def _check_truncate_dim(emb: Embedder, truncate_dim: int | None, fmt: str) -> None:

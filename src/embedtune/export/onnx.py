@@ -20,7 +20,6 @@ import torch
 from torch import nn
 
 from embedtune.errors import EmbedtuneError
-from embedtune.evaluation.sts import cosine
 from embedtune.models.embedder import Embedder
 from embedtune.models.onnx_embedder import ONNX_FILE, OnnxEmbedder, require_onnx
 
@@ -66,17 +65,15 @@ def write_onnx(emb: Embedder, folder: Path) -> Path:
 
 
 def onnx_agreement(emb: Embedder, folder: Path) -> float:
-    """Least cosine between PyTorch's and ONNX Runtime's embeddings of the check texts, as a
-    padded batch of mixed lengths and as one text alone (shapes other than the traced one)."""
-    from embedtune.export.checks import TEXTS
+    """Least cosine between PyTorch's and ONNX Runtime's embeddings of the check texts (a
+    padded batch of mixed lengths and one text alone: shapes other than the traced one)."""
+    from embedtune.export.checks import least_agreement
 
     onnx = OnnxEmbedder.load(folder)
-    least = 1.0
-    for texts in (TEXTS, TEXTS[-1:]):
-        ours = emb.encode(texts, batch_size=len(texts))
-        theirs = onnx.encode(texts, batch_size=len(texts))
-        least = min(least, float(cosine(ours, theirs).min()))
-    return least
+    return least_agreement(
+        lambda texts: emb.encode(texts, batch_size=len(texts)),
+        lambda texts: onnx.encode(texts, batch_size=len(texts)),
+    )
 
 
 def export_onnx(emb: Embedder, folder: Path) -> None:

@@ -42,6 +42,14 @@ def model_max_length(backbone: nn.Module, tokenizer) -> int:
     return min(usable) if usable else 512
 
 
+def pad_token_id(tokenizer) -> int:
+    """The id batches are padded with: the tokenizer's pad token, else its EOS (the attention
+    mask hides either), else 0."""
+    if tokenizer.pad_token_id is not None:
+        return tokenizer.pad_token_id
+    return tokenizer.eos_token_id if tokenizer.eos_token_id is not None else 0
+
+
 class Embedder(nn.Module):
     def __init__(
         self, backbone: nn.Module, tokenizer, config: EmbedderConfig, compute_dtype: str = "fp32"
@@ -62,9 +70,7 @@ class Embedder(nn.Module):
                 "`append_eos` is on (last-token pooling) but the tokenizer has no EOS token; "
                 "set pooling to 'mean' or give the tokenizer an eos_token"
             )
-        self.pad_id = tokenizer.pad_token_id
-        if self.pad_id is None:
-            self.pad_id = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else 0
+        self.pad_id = pad_token_id(tokenizer)
         base = backbone.get_base_model() if hasattr(backbone, "get_base_model") else backbone
         if config.attention == "bidirectional":
             make_bidirectional(base)

@@ -9,7 +9,6 @@ graph fixed at export (pooling, normalisation, attention mask kind) cannot be ov
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import numpy as np
@@ -17,10 +16,9 @@ import torch
 from torch import nn
 
 from embedtune.errors import ConfigError, EmbedtuneError
+from embedtune.log import log
 from embedtune.models.config import EmbedderConfig
-from embedtune.models.embedder import Embedder
-
-log = logging.getLogger("embedtune")
+from embedtune.models.embedder import Embedder, pad_token_id
 
 ONNX_FILE = "model.onnx"
 _BAKED = ("pooling", "attention", "normalize")  # in the graph; fixed at export
@@ -55,9 +53,7 @@ class OnnxEmbedder(Embedder):
         self.compute_dtype = "fp32"
         self.input_names = [i.name for i in session.get_inputs()]
         self._takes_position_ids = "position_ids" in self.input_names
-        self.pad_id = tokenizer.pad_token_id
-        if self.pad_id is None:
-            self.pad_id = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else 0
+        self.pad_id = pad_token_id(tokenizer)
         # the graph's output width is symbolic after tracing: embed one token to read it
         self._dim = int(self.forward(self.collate([[self.pad_id]])).shape[1])
 
