@@ -36,6 +36,32 @@ def test_embeddings_match_encode_in_openai_shape(served):
     assert np.abs(got - emb.encode(SENTENCES[:3])).max() <= 1e-5
 
 
+def test_floats_read_back_to_the_exact_float32_and_sub_batches_change_nothing(tiny_decoder):
+    """orjson prints each float32 with the fewest digits that read back to it: parsing the
+    JSON and casting to float32 gives the encoder's bytes. Sub-batching a mixed-length batch
+    (encode_batch 2) only changes padding, which the mask hides."""
+    emb = Embedder.load(tiny_decoder)
+    texts = [SENTENCES[0], "a cat", SENTENCES[1] + " " + SENTENCES[2], "dogs"]
+    want = emb.encode(texts, batch_size=len(texts))
+    for encode_batch in (None, 2):
+        settings = ServeSettings(max_tokens=64, max_batch=4, encode_batch=encode_batch)
+        with TestClient(create_app(emb, settings)) as client:
+            data = client.post("/v1/embeddings", json={"input": texts}).json()["data"]
+        got = np.array([d["embedding"] for d in data], dtype=np.float32)
+        if encode_batch is None:
+            assert got.tobytes() == want.tobytes()
+        else:
+            assert np.abs(got - want).max() <= 1e-5
+
+
+@pytest.mark.parametrize("key", ["max_batch", "encode_batch", "max_inputs", "max_queue"])
+def test_settings_below_one_are_refused_naming_the_flag(tiny_decoder, key):
+    from embedtune.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=f"`{key.replace('_', '-')}` must be >= 1, got 0"):
+        create_app(Embedder.load(tiny_decoder), ServeSettings(**{key: 0}))
+
+
 def test_input_type_picks_the_query_or_document_prompt(tiny_decoder):
     emb = Embedder.load(tiny_decoder, query_prompt="query: {}", document_prompt="passage: {}")
     with TestClient(create_app(emb, ServeSettings(max_tokens=32))) as client:

@@ -17,6 +17,12 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--max-batch", type=int, default=64, help="texts encoded together across requests"
     )
+    p.add_argument(
+        "--encode-batch",
+        type=int,
+        help="texts per forward pass inside a batch, sorted by length so requests of "
+        "different lengths are not padded to one length (default: --max-batch)",
+    )
     p.add_argument("--max-wait-ms", type=float, default=5.0, help="how long a batch waits to fill")
     p.add_argument("--max-inputs", type=int, default=256, help="inputs per request (413 above)")
     p.add_argument(
@@ -46,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
         max_inputs=args.max_inputs,
         max_tokens=args.max_tokens,
         max_batch=args.max_batch,
+        encode_batch=args.encode_batch,
         max_wait_ms=args.max_wait_ms,
         max_queue=args.max_queue,
     )
