@@ -1,25 +1,39 @@
-"""Load test of ``embedtune serve`` on loopback: C concurrent clients send N requests of 1-16
-texts each; reports requests/s, texts/s, p50/p99 latency and errors, then encodes the same
-texts with plain batched ``Embedder.encode`` in the same process for comparison.
+"""Load test of ``embedtune serve`` on loopback against plain batched ``Embedder.encode``.
 
-Bounded: N requests and a wall-clock limit; traffic goes to 127.0.0.1 only.
+C concurrent clients (each a thread with one keep-alive connection, as an OpenAI client
+keeps) send the same N requests of 1-16 demo sentences, for each C in ``--clients``; then
+the benchmark process encodes exactly those texts with ``Embedder.encode`` (batch 64, sorted
+by length: the best case a batch job gets). One round = one fresh server process measured at
+every C, then the plain encode; ``--rounds`` rounds, medians reported with the ratio
+server / plain and p50 / p99 request latency. Also times what a response costs to write
+(FastAPI's default JSON path against orjson) for one 16-text response.
 
-    python benchmarks/load_test_server.py --model gemma3-270m --clients 16 --requests 2000
+Bounded: N requests per C, a wall-clock limit per measurement; traffic stays on 127.0.0.1.
+Client and server share this machine's cores, so the clients' own work (JSON parsing) is
+taken from the server; they parse with orjson to keep that small.
+
+    python benchmarks/load_test_server.py --model gemma3-270m --clients 1,4,16 --rounds 3
+    python benchmarks/load_test_server.py --model gemma3-270m --serve-args="--encode-batch 16"
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import random
+import shlex
 import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import orjson
 
 
 def free_port() -> int:
@@ -28,114 +42,158 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_ready(url: str, timeout: float) -> None:
+class Client:
+    """One keep-alive connection per thread."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.local = threading.local()
+
+    def post(self, texts: list[str]) -> tuple[float, int]:
+        conn = getattr(self.local, "conn", None)
+        if conn is None:
+            conn = self.local.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
+        body = orjson.dumps({"model": "m", "input": texts})
+        start = time.perf_counter()
+        try:
+            conn.request("POST", "/v1/embeddings", body, {"content-type": "application/json"})
+            r = conn.getresponse()
+            payload = r.read()
+            status = r.status
+            if status == 200 and len(orjson.loads(payload)["data"]) != len(texts):
+                status = -1
+        except OSError:
+            self.local.conn = None
+            status = -2
+        return time.perf_counter() - start, status
+
+
+def wait_ready(port: int, timeout: float) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
         try:
-            with urllib.request.urlopen(url + "/health", timeout=2) as r:
-                if r.status == 200:
-                    return
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/health")
+            if conn.getresponse().status == 200:
+                return
         except OSError:
             time.sleep(0.5)
     raise RuntimeError("server did not become ready")
 
 
-def post(url: str, texts: list[str]) -> tuple[float, int]:
-    body = json.dumps({"model": "m", "input": texts}).encode()
-    req = urllib.request.Request(
-        url + "/v1/embeddings", data=body, headers={"content-type": "application/json"}
-    )
+def load(port: int, clients: int, batches: list[list[str]], max_seconds: float) -> dict:
+    client = Client(port)
+    client.post(["warm up"])
     start = time.perf_counter()
+
+    def one(b):
+        return client.post(b) if time.perf_counter() - start < max_seconds else (0.0, -3)
+
+    with ThreadPoolExecutor(clients) as ex:
+        results = list(ex.map(one, batches))
+    wall = time.perf_counter() - start
+    lat = sorted(lat for lat, status in results if status == 200)
+    texts = sum(len(b) for b, (_, s) in zip(batches, results) if s == 200)
+    return {
+        "texts_per_s": texts / wall,
+        "requests_per_s": len(lat) / wall,
+        "p50_ms": 1000 * statistics.median(lat),
+        "p99_ms": 1000 * lat[int(0.99 * (len(lat) - 1))],
+        "errors": len(results) - len(lat),
+    }
+
+
+def serve_round(args, batches) -> dict[int, dict]:
+    port = free_port()
+    cmd = [sys.executable, "-m", "embedtune", "serve", "--model", args.model]
+    cmd += ["--dtype", args.dtype, "--port", str(port), "--max-batch", "64"]
+    cmd += ["--max-wait-ms", "10", *shlex.split(args.serve_args)]
+    server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        with urllib.request.urlopen(req, timeout=120) as r:
-            n = len(json.loads(r.read())["data"])
-            status = r.status if n == len(texts) else -1
-    except urllib.error.HTTPError as e:
-        status = e.code
-    except OSError:
-        status = -2
-    return time.perf_counter() - start, status
+        wait_ready(port, 300)
+        return {c: load(port, c, batches, args.max_seconds) for c in args.clients}
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def response_cost_ms(dim: int, n: int = 16, repeats: int = 50) -> dict:
+    """Milliseconds to write one n-text response: FastAPI's default path for a returned dict
+    (jsonable_encoder, then json.dumps of Python floats) against orjson on the float32 rows."""
+    from fastapi.encoders import jsonable_encoder
+
+    vectors = np.random.default_rng(0).standard_normal((n, dim)).astype(np.float32)
+    rows = [{"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(vectors)]
+    as_lists = [{**r, "embedding": r["embedding"].tolist()} for r in rows]
+
+    def timed(fn):
+        start = time.perf_counter()
+        for _ in range(repeats):
+            fn()
+        return 1000 * (time.perf_counter() - start) / repeats
+
+    return {
+        "fastapi_default": timed(lambda: json.dumps(jsonable_encoder({"data": as_lists}))),
+        "orjson": timed(lambda: orjson.dumps({"data": rows}, option=orjson.OPT_SERIALIZE_NUMPY)),
+    }
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--model", default="gemma3-270m")
-    p.add_argument("--clients", type=int, default=16)
-    p.add_argument("--requests", type=int, default=2000)
+    p.add_argument("--clients", default="1,4,16")
+    p.add_argument("--requests", type=int, default=600, help="requests per client count")
+    p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--dtype", default="bf16")
-    p.add_argument("--max-seconds", type=float, default=900)
+    p.add_argument("--serve-args", default="", help="extra `embedtune serve` flags")
+    p.add_argument("--max-seconds", type=float, default=600, help="per measurement")
+    p.add_argument("--output", help="write the results as JSON here")
     args = p.parse_args()
+    args.clients = [int(c) for c in args.clients.split(",")]
 
     from embedtune.data.demo import demo_sts, demo_triplets
+    from embedtune.models import Embedder
 
     pool = sorted(set(demo_sts().sentences1 + demo_triplets().anchors))
     rng = random.Random(0)
     batches = [rng.sample(pool, rng.randint(1, 16)) for _ in range(args.requests)]
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "embedtune",
-            "serve",
-            "--model",
-            args.model,
-            "--dtype",
-            args.dtype,
-            "--port",
-            str(port),
-            "--max-batch",
-            "64",
-            "--max-wait-ms",
-            "10",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_ready(url, 300)
-        post(url, ["warm up"])
-        start = time.perf_counter()
-        with ThreadPoolExecutor(args.clients) as ex:
-            results = list(
-                ex.map(
-                    lambda b: (
-                        post(url, b)
-                        if time.perf_counter() - start < args.max_seconds
-                        else (0.0, -3)
-                    ),
-                    batches,
-                )
-            )
-        wall = time.perf_counter() - start
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-    ok = [lat for lat, status in results if status == 200]
-    errors = len(results) - len(ok)
-    texts = sum(len(b) for b, (_, s) in zip(batches, results) if s == 200)
-    lat = sorted(ok)
-    print(
-        f"server: {len(results)} requests, {args.clients} clients, {wall:.1f} s, {len(ok) / wall:.1f} requests/s, "
-        f"{texts / wall:.1f} texts/s, p50 {statistics.median(lat) * 1000:.0f} ms, "
-        f"p99 {lat[int(0.99 * (len(lat) - 1))] * 1000:.0f} ms, errors {errors}"
-    )
-
-    from embedtune.models import Embedder
-
-    emb = Embedder.load(args.model, dtype=args.dtype)
     flat = [t for b in batches for t in b]
+    emb = Embedder.load(args.model, dtype=args.dtype)
     emb.encode(flat[:64], batch_size=64)
-    t0 = time.perf_counter()
-    emb.encode(flat, batch_size=64, show_progress=False)
-    plain = time.perf_counter() - t0
+    runs: dict[str, list[dict]] = {f"server-{c}": [] for c in args.clients} | {"plain": []}
+    for r in range(args.rounds):
+        for c, out in serve_round(args, batches).items():
+            runs[f"server-{c}"].append(out)
+            print(f"[round {r + 1}] {c} clients: {json.dumps(out)}", flush=True)
+        t0 = time.perf_counter()
+        emb.encode(flat, batch_size=64, show_progress=False)
+        runs["plain"].append({"texts_per_s": len(flat) / (time.perf_counter() - t0)})
+        print(f"[round {r + 1}] plain encode: {runs['plain'][-1]['texts_per_s']:.1f} texts/s")
+    med = {k: {m: statistics.median(x[m] for x in v) for m in v[0]} for k, v in runs.items()}
+    plain = med["plain"]["texts_per_s"]
+    cost = response_cost_ms(emb.dim)
+    print(f"\n{len(batches)} requests, {len(flat)} texts, {args.rounds} rounds (medians)")
+    print(f"serve flags: --max-batch 64 --max-wait-ms 10 {args.serve_args}".rstrip())
+    print("| | texts/s | of plain encode | requests/s | p50 latency | p99 latency | errors |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for c in args.clients:
+        m = med[f"server-{c}"]
+        print(
+            f"| server, {c} client{'s' if c > 1 else ''} | {m['texts_per_s']:.1f} "
+            f"| {100 * m['texts_per_s'] / plain:.0f} % | {m['requests_per_s']:.1f} "
+            f"| {m['p50_ms']:,.0f} ms | {m['p99_ms']:,.0f} ms | {m['errors']:.0f} |"
+        )
+    print(f"| plain batched `encode` (batch 64) | {plain:.1f} | 100 % | | | | |")
     print(
-        f"plain encode: {len(flat)} texts in {plain:.1f} s, {len(flat) / plain:.1f} texts/s (batch 64, same texts)"
+        f"\none {16}-text response of {emb.dim} floats: FastAPI's default JSON "
+        f"{cost['fastapi_default']:.1f} ms, orjson {cost['orjson']:.2f} ms"
     )
-    print(
-        f"server_texts_per_s={texts / wall:.1f} encode_texts_per_s={len(flat) / plain:.1f} errors={errors}"
-    )
+    if args.output:
+        Path(args.output).write_text(
+            json.dumps({"runs": runs, "medians": med, "response_ms": cost}, indent=2) + "\n"
+        )
 
 
 if __name__ == "__main__":
