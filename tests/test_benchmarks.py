@@ -373,3 +373,34 @@ def test_beyond_cell_names_each_runs_machine(tmp_path):
     run.write_text(json.dumps({"wall_seconds": 1.0, "versions": {"cpu": "CPU B (amx_bf16)"}}))
     text = rep.write_report(tmp_path, tmp_path / "reproduction.md")
     assert "CPU A (avx512_bf16): `baseline`; CPU B (amx_bf16): `mean`" in text
+
+
+def test_cost_growth_runs_quick_on_a_tiny_model(tiny_decoder, triplet_file, tmp_path):
+    """One cell of each table (training step, encode, scoring) on the tiny decoder."""
+    data = tmp_path / "data"
+    (data / "nli").mkdir(parents=True)
+    (data / "nli" / "triplets.tsv").write_text(triplet_file.read_text())
+    out = tmp_path / "cost.json"
+    r = subprocess.run(
+        [
+            sys.executable,
+            str(BENCH / "cost_growth.py"),
+            "--quick",
+            "--model",
+            str(tiny_decoder),
+            "--data-dir",
+            str(data),
+            "--output",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    result = json.loads(out.read_text())
+    assert [c["length"] for c in result["train"]] == [None, 16]
+    assert all(c["step_s"] > 0 and c["tokens"] > 0 for c in result["train"])
+    # a 16-token cell embeds exactly 16 tokens per text: 4 triplets x 3 texts
+    assert result["train"][1]["tokens"] == 4 * 3 * 16
+    assert result["encode"][0]["texts_per_s"] > 0 and result["scoring"][0]["docs"] == 10000
