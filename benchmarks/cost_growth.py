@@ -124,6 +124,7 @@ def main() -> None:
     p.add_argument("--encode-batches", default="1,8,32,128")
     p.add_argument("--encode-lengths", default="16,64,256,512")
     p.add_argument("--encode-texts", type=int, default=256)
+    p.add_argument("--dtype", default="bf16", help="of the encode cells (training: the recipe's)")
     p.add_argument("--min-seconds", type=float, default=5.0)
     p.add_argument("--corpus-sizes", default="10000,100000,1000000")
     p.add_argument("--parts", default="train,encode,scoring")
@@ -173,7 +174,7 @@ def main() -> None:
         texts = long_texts(triplets.anchors, args.encode_texts)
         rows = []
         for length in ints(args.encode_lengths):
-            emb = Embedder.load(args.model, max_length=length)
+            emb = Embedder.load(args.model, max_length=length, dtype=args.dtype)
             for batch in ints(args.encode_batches):
                 rate = encode_cell(args, emb, texts, batch)
                 rows.append({"batch": batch, "length": length, "texts_per_s": rate})
