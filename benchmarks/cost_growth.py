@@ -35,9 +35,10 @@ def long_texts(sentences: list[str], n: int, words: int = 600) -> list[str]:
     """``n`` texts of about ``words`` words each, from consecutive real sentences."""
     out, i = [], 0
     for _ in range(n):
-        parts = []
-        while sum(len(p.split()) for p in parts) < words:
+        parts, count = [], 0
+        while count < words:
             parts.append(sentences[i % len(sentences)])
+            count += len(parts[-1].split())
             i += 1
         out.append(" ".join(parts))
     return out
