@@ -117,6 +117,24 @@ def serve_round(args, batches) -> dict[int, dict]:
         server.wait(timeout=30)
 
 
+def padding_share(emb, batches: list[list[str]], max_batch: int, passes: int) -> float:
+    """Padded tokens over real tokens when consecutive requests are taken as the server takes
+    them (until ``max_batch`` texts), sorted by length and run ``passes`` texts at a time."""
+    lengths = iter(len(x) for x in emb.token_ids([t for b in batches for t in b]))
+    real = padded = 0
+    group: list[int] = []
+    for request in batches:
+        group += [next(lengths) for _ in request]
+        if len(group) >= max_batch or request is batches[-1]:
+            group.sort(reverse=True)
+            real += sum(group)
+            padded += sum(
+                group[i] * len(group[i : i + passes]) for i in range(0, len(group), passes)
+            )
+            group = []
+    return padded / real - 1
+
+
 def response_cost_ms(dim: int, n: int = 16, repeats: int = 50) -> dict:
     """Milliseconds to write one n-text response: FastAPI's default path for a returned dict
     (jsonable_encoder, then json.dumps of Python floats) against orjson on the float32 rows."""
@@ -145,7 +163,7 @@ def main() -> None:
     p.add_argument("--model", default="gemma3-270m")
     p.add_argument("--clients", default="1,4,16")
     p.add_argument("--requests", type=int, default=600, help="requests per client count")
-    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--rounds", type=int, default=3, help="0: only the padding shares")
     p.add_argument("--dtype", default="bf16")
     p.add_argument("--serve-args", default="", help="extra `embedtune serve` flags")
     p.add_argument("--max-seconds", type=float, default=600, help="per measurement")
@@ -162,6 +180,11 @@ def main() -> None:
     flat = [t for b in batches for t in b]
     emb = Embedder.load(args.model, dtype=args.dtype)
     emb.encode(flat[:64], batch_size=64)
+    for passes in (64, 16):
+        share = padding_share(emb, batches, 64, passes)
+        print(f"padding in batches of 64 run {passes} at a time: {100 * share:.0f} %")
+    if not args.rounds:
+        return
     runs: dict[str, list[dict]] = {f"server-{c}": [] for c in args.clients} | {"plain": []}
     for r in range(args.rounds):
         for c, out in serve_round(args, batches).items():
