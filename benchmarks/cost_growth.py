@@ -125,6 +125,11 @@ def main() -> None:
     p.add_argument("--encode-batches", default="1,8,32,128")
     p.add_argument("--encode-lengths", default="16,64,256,512")
     p.add_argument("--encode-texts", type=int, default=256)
+    p.add_argument(
+        "--encode-batch-tokens",
+        default="",
+        help="token bounds per pass (Embedder.batch_tokens) measured at --length-batch texts",
+    )
     p.add_argument("--dtype", default="bf16", help="of the encode cells (training: the recipe's)")
     p.add_argument("--min-seconds", type=float, default=5.0)
     p.add_argument("--corpus-sizes", default="10000,100000,1000000")
@@ -138,6 +143,7 @@ def main() -> None:
     if args.quick:
         args.train_batches, args.train_lengths, args.length_batch, args.steps = "4", "16", 4, 1
         args.encode_batches, args.encode_lengths, args.encode_texts = "8", "16", 16
+        args.encode_batch_tokens = "32"
         args.min_seconds, args.corpus_sizes = 0.0, "10000"
     ints = lambda s: [int(x) for x in s.split(",") if x]  # noqa: E731
     parts = args.parts.split(",")
@@ -176,18 +182,28 @@ def main() -> None:
         rows = []
         for length in ints(args.encode_lengths):
             emb = Embedder.load(args.model, max_length=length, dtype=args.dtype)
-            for batch in ints(args.encode_batches):
+            cells = [(b, None) for b in ints(args.encode_batches)]
+            cells += [(args.length_batch, t) for t in ints(args.encode_batch_tokens)]
+            for batch, bound in cells:
+                emb.batch_tokens = bound  # None: `batch` texts a pass whatever their length
                 rate = encode_cell(args, emb, texts, batch)
-                rows.append({"batch": batch, "length": length, "texts_per_s": rate})
-                print(f"encode batch {batch} length {length}: {rate:.1f} texts/s", flush=True)
+                rows.append(
+                    {"batch": batch, "batch_tokens": bound, "length": length, "texts_per_s": rate}
+                )
+                print(
+                    f"encode batch {batch} tokens {bound or '-'} length {length}: "
+                    f"{rate:.1f} texts/s",
+                    flush=True,
+                )
         result["encode"] = rows
         print(
             table(
-                ["tokens per text", "batch", "texts/s", "µs per token"],
+                ["tokens per text", "batch", "tokens per pass", "texts/s", "µs per token"],
                 [
                     [
                         str(r["length"]),
                         str(r["batch"]),
+                        f"<= {r['batch_tokens']}" if r["batch_tokens"] else "-",
                         f"{r['texts_per_s']:.1f}",
                         f"{1e6 / (r['texts_per_s'] * r['length']):.0f}",
                     ]

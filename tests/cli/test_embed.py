@@ -30,6 +30,8 @@ def test_embed_keeps_order_and_ids(tiny_decoder, tmp_path):
                 "fp32",
                 "--batch-size",
                 "3",
+                "--batch-tokens",
+                "16",  # passes of one to three texts: the vectors must not change
             ]
         )
         == 0
@@ -70,3 +72,14 @@ def test_embed_as_queries_uses_the_query_prompt(tiny_encoder, tmp_path):
         want = Embedder.load(tmp_path / "m").encode(SENTENCES, role=role)
         assert np.abs(np.load(out) - want).max() <= 1e-5
     assert np.abs(np.load(tmp_path / "query.npy") - np.load(tmp_path / "None.npy")).max() > 1e-3
+
+
+def test_a_token_bound_below_one_is_exit_2_before_anything_is_written(
+    tiny_encoder, tmp_path, capsys
+):
+    src = tmp_path / "in.txt"
+    src.write_text("a cat\n")
+    out = tmp_path / "o.npy"
+    args = ["embed", "--model", str(tiny_encoder), "--input", str(src), "--output", str(out)]
+    assert main([*args, "--batch-tokens", "0"]) == 2
+    assert "batch_tokens" in capsys.readouterr().err and not out.exists()

@@ -1,4 +1,4 @@
-from embedtune.data.batching import epoch_batches, longest_first_chunks
+from embedtune.data.batching import epoch_batches, longest_first_chunks, token_bounded_chunks
 
 
 def test_batches_are_a_seeded_partition():
@@ -32,6 +32,25 @@ def test_longest_first_chunks_cover_every_row_once_longest_first():
     assert sorted(i for c in chunks for i in c) == list(range(7))
     ordered = [lengths[i] for c in chunks for i in c]
     assert ordered == sorted(ordered, reverse=True) and [len(c) for c in chunks] == [3, 3, 1]
+
+
+def test_token_bounded_chunks_respect_both_bounds_and_cover_every_row():
+    import random
+
+    rng = random.Random(0)
+    lengths = [rng.randint(1, 600) for _ in range(500)]
+    chunks = token_bounded_chunks(lengths, 32, max_tokens=4096)
+    assert sorted(i for c in chunks for i in c) == list(range(500))
+    ordered = [lengths[i] for c in chunks for i in c]
+    assert ordered == sorted(ordered, reverse=True)
+    for c in chunks:
+        assert len(c) <= 32 and len(c) * max(lengths[i] for i in c) <= 4096
+    # greedy: the next text would have broken a bound
+    for c in chunks[:-1]:
+        assert len(c) == 32 or (len(c) + 1) * lengths[c[0]] > 4096
+    # a text longer than the bound goes alone; no bound is plain longest-first chunks
+    assert token_bounded_chunks([5000, 10, 10], 32, 4096) == [[0], [1, 2]]
+    assert token_bounded_chunks(lengths, 32, None) == longest_first_chunks(lengths, 32)
 
 
 def test_rank_shares_balance_tokens_of_a_length_sorted_batch():

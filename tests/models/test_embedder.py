@@ -15,6 +15,17 @@ def test_encode_keeps_input_order_and_normalises(tiny_decoder):
     assert np.abs(out - one_by_one).max() <= 1e-5
 
 
+def test_a_token_bound_changes_the_passes_not_the_embeddings(tiny_decoder):
+    emb = Embedder.load(tiny_decoder)
+    lengths = [len(x) for x in emb.token_ids(SENTENCES)]
+    bound = max(lengths) + 1  # the longest text alone, shorter ones a few at a time
+    bounded = emb.encode(SENTENCES, batch_size=8, batch_tokens=bound)
+    emb.batch_tokens = None
+    assert np.abs(bounded - emb.encode(SENTENCES, batch_size=8)).max() <= 1e-5
+    with pytest.raises(ConfigError, match="batch_tokens"):
+        emb.encode(SENTENCES, batch_tokens=0)
+
+
 def test_prompt_changes_the_input(tiny_decoder):
     plain = Embedder.load(tiny_decoder)
     prompted = Embedder.load(tiny_decoder, prompt="the {} is")

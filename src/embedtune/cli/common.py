@@ -35,6 +35,12 @@ def add_model_options(p: argparse.ArgumentParser, model_required: bool = True) -
         help="truncate inputs to this many tokens (default: the model's limit)",
     )
     p.add_argument(
+        "--batch-tokens",
+        type=int,
+        help="at most this many padded tokens per encode pass, besides --batch-size texts "
+        "(default 4096: long texts go in smaller, faster passes on CPU)",
+    )
+    p.add_argument(
         "--dtype",
         choices=DTYPE_NAMES,
         default="bf16",
@@ -77,6 +83,7 @@ def embedder_overrides(args: argparse.Namespace) -> dict:
         "query_prompt": args.query_prompt,
         "document_prompt": args.document_prompt,
         "max_length": args.max_length,
+        "batch_tokens": args.batch_tokens,
         "dtype": args.dtype,
         "device": args.device,
         "attn_implementation": args.attn_implementation,

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from embedtune.data.batching import longest_first_chunks
+from embedtune.data.batching import token_bounded_chunks
 from embedtune.dtypes import check_dtype, torch_dtype
 from embedtune.errors import ConfigError
 from embedtune.models.attention import make_bidirectional
@@ -31,6 +31,9 @@ from embedtune.models.config import EmbedderConfig
 from embedtune.models.pooling import pool
 
 _HUGE = 100_000  # tokenizers report 1e30 when they know no limit
+# Tokens per encode pass (benchmarks/cost_growth.py --batch-tokens): on a 2-core Zen 5,
+# gemma3-270m's cost per token is lowest at ~2-4k tokens a pass and grows past it.
+DEFAULT_BATCH_TOKENS = 4096
 
 
 def model_max_length(backbone: nn.Module, tokenizer) -> int:
@@ -51,6 +54,9 @@ def pad_token_id(tokenizer) -> int:
 
 
 class Embedder(nn.Module):
+    # padded tokens per encode pass; None: ``batch_size`` texts whatever their length
+    batch_tokens: int | None = DEFAULT_BATCH_TOKENS
+
     def __init__(
         self, backbone: nn.Module, tokenizer, config: EmbedderConfig, compute_dtype: str = "fp32"
     ):
@@ -83,16 +89,23 @@ class Embedder(nn.Module):
         a Hub id. Keyword overrides: pooling, prompt, query_prompt, document_prompt, normalize,
         max_length, append_eos, padding_side, attention ('bidirectional' lifts a decoder's
         causal mask), dtype ('fp32' | 'bf16'), device, attn_implementation ('eager' is
-        faster than 'sdpa' for short texts on CPU). A folder with ``model.onnx`` loads as an
-        :class:`OnnxEmbedder` (ONNX Runtime)."""
+        faster than 'sdpa' for short texts on CPU), batch_tokens (padded tokens per encode
+        pass). A folder with ``model.onnx`` loads as an :class:`OnnxEmbedder` (ONNX Runtime)."""
         from embedtune.models.loading import load_parts
         from embedtune.models.onnx_embedder import OnnxEmbedder, is_onnx_folder
 
+        batch_tokens = overrides.pop("batch_tokens", None)
+        if batch_tokens is not None and batch_tokens < 1:
+            raise ConfigError(f"`batch_tokens` must be >= 1, got {batch_tokens}")
         if is_onnx_folder(name_or_path):  # `embedtune export --format onnx`
-            return OnnxEmbedder.load(name_or_path, **overrides)
-        dtype = overrides.pop("dtype", "fp32")
-        backbone, tokenizer, config, device = load_parts(str(name_or_path), dtype, **overrides)
-        return cls(backbone, tokenizer, config, dtype).to(device)
+            embedder = OnnxEmbedder.load(name_or_path, **overrides)
+        else:
+            dtype = overrides.pop("dtype", "fp32")
+            parts = load_parts(str(name_or_path), dtype, **overrides)
+            embedder = cls(*parts[:3], dtype).to(parts[3])
+        if batch_tokens is not None:
+            embedder.batch_tokens = batch_tokens
+        return embedder
 
     def save(self, folder: str | Path) -> Path:
         """Write weights (or only the LoRA adapter), tokenizer and embedding settings."""
@@ -212,18 +225,24 @@ class Embedder(nn.Module):
         convert_to_numpy: bool = True,
         chunk_size: int = 16384,
         role: str | None = None,
+        batch_tokens: int | None = None,
     ) -> np.ndarray | torch.Tensor:
         """Embed ``texts`` (in order) with the prompt of ``role`` ("query", "document";
         None: the plain ``prompt``). Returns (N, D) float32.
 
         Texts are taken ``chunk_size`` at a time, tokenized, sorted by length (so batches
         waste no padding) and embedded into a preallocated output, so memory beyond the
-        output array stays flat however many texts come in.
+        output array stays flat however many texts come in. A pass holds at most
+        ``batch_size`` texts and ``batch_tokens`` padded tokens (None: the embedder's
+        ``batch_tokens``), so long texts go in smaller passes, which run faster per token.
         """
         if isinstance(texts, str):
             raise TypeError("encode() takes a list of texts, not one string")
         if batch_size < 1:
             raise ConfigError(f"`batch_size` must be >= 1, got {batch_size}")
+        batch_tokens = self.batch_tokens if batch_tokens is None else batch_tokens
+        if batch_tokens is not None and batch_tokens < 1:
+            raise ConfigError(f"`batch_tokens` must be >= 1, got {batch_tokens}")
         out = torch.empty((len(texts), self.dim), dtype=torch.float32)
         if show_progress is None:
             show_progress = len(texts) >= 2000
@@ -239,7 +258,8 @@ class Embedder(nn.Module):
         try:
             for base in range(0, len(texts), chunk_size):
                 ids = self.token_ids(texts[base : base + chunk_size], role=role)
-                for chunk in longest_first_chunks([len(x) for x in ids], batch_size):
+                lengths = [len(x) for x in ids]
+                for chunk in token_bounded_chunks(lengths, batch_size, batch_tokens):
                     rows = [base + i for i in chunk]
                     out[rows] = self.forward(self.collate([ids[i] for i in chunk])).cpu()
                     bar.update(len(chunk))
