@@ -96,12 +96,12 @@ def token_bounded_chunks(
     order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
     chunks: list[list[int]] = []
     for i in order:
+        last = chunks[-1] if chunks else None
         # longest first, so the chunk's first text sets its padded length
-        if chunks and len(chunks[-1]) < size:
-            if (len(chunks[-1]) + 1) * max(lengths[chunks[-1][0]], 1) <= max_tokens:
-                chunks[-1].append(i)
-                continue
-        chunks.append([i])
+        if last and len(last) < size and (len(last) + 1) * max(lengths[last[0]], 1) <= max_tokens:
+            last.append(i)
+        else:
+            chunks.append([i])
     return chunks
 
 

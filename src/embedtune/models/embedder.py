@@ -31,9 +31,15 @@ from embedtune.models.config import EmbedderConfig
 from embedtune.models.pooling import pool
 
 _HUGE = 100_000  # tokenizers report 1e30 when they know no limit
-# Tokens per encode pass (benchmarks/cost_growth.py --batch-tokens): on a 2-core Zen 5,
-# gemma3-270m's cost per token is lowest at ~2-4k tokens a pass and grows past it.
+# Padded tokens per encode pass (benchmarks/cost_growth.py --encode-batch-tokens): on a
+# 2-core Zen 5, gemma3-270m's 256- and 512-token texts embed fastest at 4096 a pass.
 DEFAULT_BATCH_TOKENS = 4096
+
+
+def check_batch_tokens(value: int | None) -> int | None:
+    if value is not None and value < 1:
+        raise ConfigError(f"`batch_tokens` must be >= 1, got {value}")
+    return value
 
 
 def model_max_length(backbone: nn.Module, tokenizer) -> int:
@@ -94,15 +100,13 @@ class Embedder(nn.Module):
         from embedtune.models.loading import load_parts
         from embedtune.models.onnx_embedder import OnnxEmbedder, is_onnx_folder
 
-        batch_tokens = overrides.pop("batch_tokens", None)
-        if batch_tokens is not None and batch_tokens < 1:
-            raise ConfigError(f"`batch_tokens` must be >= 1, got {batch_tokens}")
+        batch_tokens = check_batch_tokens(overrides.pop("batch_tokens", None))
         if is_onnx_folder(name_or_path):  # `embedtune export --format onnx`
             embedder = OnnxEmbedder.load(name_or_path, **overrides)
         else:
             dtype = overrides.pop("dtype", "fp32")
-            parts = load_parts(str(name_or_path), dtype, **overrides)
-            embedder = cls(*parts[:3], dtype).to(parts[3])
+            backbone, tokenizer, config, device = load_parts(str(name_or_path), dtype, **overrides)
+            embedder = cls(backbone, tokenizer, config, dtype).to(device)
         if batch_tokens is not None:
             embedder.batch_tokens = batch_tokens
         return embedder
@@ -241,8 +245,7 @@ class Embedder(nn.Module):
         if batch_size < 1:
             raise ConfigError(f"`batch_size` must be >= 1, got {batch_size}")
         batch_tokens = self.batch_tokens if batch_tokens is None else batch_tokens
-        if batch_tokens is not None and batch_tokens < 1:
-            raise ConfigError(f"`batch_tokens` must be >= 1, got {batch_tokens}")
+        check_batch_tokens(batch_tokens)
         out = torch.empty((len(texts), self.dim), dtype=torch.float32)
         if show_progress is None:
             show_progress = len(texts) >= 2000
