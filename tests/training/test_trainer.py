@@ -239,3 +239,49 @@ def test_anchors_take_the_query_prompt_and_candidates_the_document_prompt(
     trainer.train()
     saved = Embedder.load(tmp_path / "run" / "final").config  # the trained model keeps them
     assert (saved.query_prompt, saved.document_prompt) == ("query: {}", "passage: {}")
+
+
+def test_training_from_a_trained_run_continues_its_adapter(tiny_decoder, triplet_file, tmp_path):
+    """A second stage (a trained run as the model) trains that adapter further, and its
+    saved folder loads back to the weights trained; wrapping a second adapter around the
+    first saved keys that did not load (0.11 off before this was fixed)."""
+    data = read_triplets(triplet_file)
+    texts = ["a man plays the guitar", "the dog runs in the park"]
+    Trainer(_cfg(tmp_path, tiny_decoder, "one", max_steps=3), data).train()
+    second = Trainer(_cfg(tmp_path, tmp_path / "one", "two", max_steps=3, lora_dropout=0.0), data)
+    second.train()
+    one = load_file(tmp_path / "one" / "final" / "adapter" / "adapter_model.safetensors")
+    two = load_file(tmp_path / "two" / "final" / "adapter" / "adapter_model.safetensors")
+    assert one.keys() == two.keys()  # the same adapter, not a nested second one
+    assert max((one[k] - two[k]).abs().max().item() for k in one) > 1e-4  # trained further
+    reloaded = Embedder.load(tmp_path / "two")
+    assert reloaded.config.base_model == str(tiny_decoder)
+    trained = second.embedder.eval().encode(texts)
+    assert abs(reloaded.encode(texts) - trained).max() <= 1e-5
+    assert abs(Embedder.load(tmp_path / "one").encode(texts) - trained).max() > 1e-3
+
+
+def test_a_trained_adapter_keeps_its_shape_or_fails_naming_the_key(
+    tiny_decoder, triplet_file, tmp_path
+):
+    from embedtune.errors import ConfigError
+
+    data = read_triplets(triplet_file)
+    Trainer(_cfg(tmp_path, tiny_decoder, "one", max_steps=2), data).train()
+    with pytest.raises(ConfigError, match=r"`lora_r` 16 \(the adapter has 8\)"):
+        Trainer(_cfg(tmp_path, tmp_path / "one", "two", max_steps=2, lora_r=16), data).train()
+    assert not (tmp_path / "two" / "final").exists()
+
+
+def test_full_finetune_from_a_trained_adapter_merges_it_first(tiny_decoder, triplet_file, tmp_path):
+    data = read_triplets(triplet_file)
+    texts = ["a man plays the guitar", "the dog runs in the park"]
+    Trainer(_cfg(tmp_path, tiny_decoder, "one", max_steps=2), data).train()
+    full = Trainer(_cfg(tmp_path, tmp_path / "one", "full", max_steps=2, lora=False), data)
+    full.setup()
+    merged = full.embedder.eval().encode(texts)  # before any step: the adapter, merged
+    assert abs(Embedder.load(tmp_path / "one").encode(texts) - merged).max() <= 1e-5
+    full.train()
+    reloaded = Embedder.load(tmp_path / "full")
+    assert not reloaded.config.adapter
+    assert abs(reloaded.encode(texts) - full.embedder.eval().encode(texts)).max() <= 1e-5

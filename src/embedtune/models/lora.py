@@ -69,11 +69,16 @@ def apply_lora(
     dropout: float = 0.1,
     target_modules: list[str] | None = None,
 ) -> None:
-    """Wrap ``embedder.backbone`` in a peft LoRA model in place; only LoRA weights train."""
-    from peft import LoraConfig, get_peft_model
+    """Wrap ``embedder.backbone`` in a peft LoRA model in place; only LoRA weights train.
+    A backbone that already carries an adapter (a trained run as the starting model) has
+    that adapter trained further instead (:func:`continue_lora`)."""
+    from peft import LoraConfig, PeftModel, get_peft_model
 
     model_type = embedder.backbone.config.model_type
     targets = target_modules or default_target_modules(model_type)
+    if isinstance(embedder.backbone, PeftModel):
+        continue_lora(embedder.backbone, r, alpha, dropout, targets)
+        return
     config = LoraConfig(
         r=r,
         lora_alpha=alpha,
@@ -90,6 +95,43 @@ def apply_lora(
         ) from None
     embedder.config.adapter = True
     _speed_up(embedder.backbone)
+
+
+def continue_lora(backbone, r: int, alpha: int, dropout: float, targets: list[str] | None) -> None:
+    """Make the loaded adapter of a trained run trainable again, with ``dropout``.
+
+    Why not a second adapter on top: peft nests the two models, and the folder saved at the
+    end holds keys that do not load back onto the base model, so the run's result would be
+    silently another model. Continuing the one adapter keeps the saved folder what was
+    trained (base model + this adapter). Its rank, alpha and targets are fixed by its weights,
+    so settings that differ are an error rather than quietly ignored.
+    """
+    from peft.tuners.lora import LoraLayer
+
+    saved = backbone.peft_config["default"]
+    have = {
+        "lora_r": saved.r,
+        "lora_alpha": saved.lora_alpha,
+        "lora_target_modules": sorted(saved.target_modules or []),
+    }
+    want = {"lora_r": r, "lora_alpha": alpha, "lora_target_modules": sorted(targets or [])}
+    if targets is None:  # peft picked the targets, both times
+        del have["lora_target_modules"], want["lora_target_modules"]
+    differ = [f"`{k}` {want[k]} (the adapter has {have[k]})" for k in have if want[k] != have[k]]
+    if differ:
+        raise ConfigError(
+            "the starting model is a trained LoRA adapter, which training continues, so its "
+            f"shape cannot change: {'; '.join(differ)}. Set them to the adapter's values, or "
+            "start from its base model"
+        )
+    saved.inference_mode = False
+    saved.lora_dropout = dropout
+    for name, param in backbone.named_parameters():
+        param.requires_grad_("lora_" in name)
+    for module in backbone.modules():
+        if isinstance(module, LoraLayer):
+            module.lora_dropout["default"] = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+    _speed_up(backbone)
 
 
 def _speed_up(model) -> None:

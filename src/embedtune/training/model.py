@@ -40,6 +40,9 @@ def make_trainable(embedder: Embedder, cfg: TrainConfig) -> list[torch.nn.Parame
     """LoRA (seeded, so its init does not depend on what ran before) or full fine-tuning,
     gradient checkpointing if asked; returns the parameters the optimizer updates."""
     torch.manual_seed(cfg.seed)
+    if not cfg.lora and embedder.config.adapter:  # a trained adapter run, now fully trained
+        embedder.backbone = embedder.backbone.merge_and_unload().requires_grad_(True)
+        embedder.config.adapter = False
     if cfg.lora:
         apply_lora(embedder, cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout, cfg.lora_target_modules)
     if cfg.gradient_checkpointing:
