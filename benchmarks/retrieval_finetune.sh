@@ -12,7 +12,8 @@
 # or "after-nli" (gemma3-270m): two stages, the in-batch run started from the STS recipe with
 # mean pooling trained on NLI triplets first (the beyond-the-study run beyond/mean of
 # benchmarks/reproduce.py, trained here with the same flags if runs/ lacks it); the
-# 30-minute budget counts both stages.
+# 30-minute budget counts both stages. "after-nli-bidirectional": the same from
+# beyond/bidirectional-mean (causal mask lifted in both stages).
 # TASKS: the test tasks scored after training, "scifact,arguana" (default); "scifact" alone
 # saves gemma3-270m ~24 minutes of ArguAna encoding when only the mining gain is wanted.
 # Results: runs/scifact-MODEL{-mined,}/ (report.md, after.json); light files are copied to
@@ -37,12 +38,17 @@ for kind in $runs; do
   if [ "$kind" = mined ]; then
     run="$run-mined"
     extra=(--data "$mined" --dev-task retrieval/scifact:train)
-  elif [ "$kind" = after-nli ]; then
-    run="$run-after-nli"
+  elif [ "$kind" = after-nli ] || [ "$kind" = after-nli-bidirectional ]; then
+    run="$run-$kind"
     nli=runs/reproduce/beyond/mean
+    flags=(--pooling mean)
+    if [ "$kind" = after-nli-bidirectional ]; then
+      nli=runs/reproduce/beyond/bidirectional-mean
+      flags+=(--attention bidirectional)
+    fi
     if [ ! -d "$nli/final" ]; then
       $et train --config configs/cpu-gemma3-270m.yaml --no-eval-before --eval-every 60 \
-          --pooling mean --save-every 60 --output-dir "$nli" --resume
+          "${flags[@]}" --save-every 60 --output-dir "$nli" --resume
     fi
     extra=(--model "$nli")
   fi
