@@ -12,6 +12,9 @@
 # command with --matryoshka-dims. Both must run the recipe's full step count: a run stopped by
 # the 30-minute cap would give the two arms different steps, so the "with" arm has no cap and
 # the script refuses a capped baseline. Results: benchmarks/results/matryoshka/.
+# MATRYOSHKA_WEIGHTS=4,1,1,1,1 trains (and scores) a second "with" arm whose loss weighs the
+# dims so (named with-w4-1-1-1-1), to trade the small prefixes against the full size.
+# A score file already in the results folder is not made again (delete it to rescore).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 parts="${1:-train sts retrieval}"
@@ -20,7 +23,14 @@ et=.venv/bin/embedtune
 dims=640,320,160,80,40
 out=benchmarks/results/matryoshka
 without=runs/reproduce/beyond/baseline
-with=runs/matryoshka/gemma3-270m
+weights="${MATRYOSHKA_WEIGHTS:-}"
+label=with
+weight_flags=()
+if [ -n "$weights" ]; then
+  label="with-w${weights//,/-}"
+  weight_flags=(--matryoshka-weights "$weights")
+fi
+with=runs/matryoshka/gemma3-270m${weights:+-w${weights//,/-}}
 mkdir -p "$out"
 
 steps_of() {  # the steps a finished run trained
@@ -38,17 +48,17 @@ if [[ " $parts " == *" train "* ]]; then
   fi
   PATH="$(pwd)/.venv/bin:$PATH" $et train --config configs/cpu-gemma3-270m.yaml \
       --no-eval-before --eval-every 60 --save-every 60 --max-minutes 600 \
-      --matryoshka-dims "$dims" --output-dir "$with" --resume
-  mkdir -p "$out/with-run"
-  cp "$with"/{report.json,report.md,after.json,metrics.jsonl,run.json} "$out/with-run/"
+      --matryoshka-dims "$dims" "${weight_flags[@]}" --output-dir "$with" --resume
+  mkdir -p "$out/$label-run"
+  cp "$with"/{report.json,report.md,after.json,metrics.jsonl,run.json} "$out/$label-run/"
 fi
 
-for arm in without with; do
+for arm in without "$label"; do
   [ "$arm" = without ] && run=$without || run=$with
-  if [[ " $parts " == *" sts "* ]]; then
+  if [[ " $parts " == *" sts "* ]] && [ ! -f "$out/$arm-sts.json" ]; then
     $et evaluate --model "$run" --tasks all --dims "$dims" --output "$out/$arm-sts.json"
   fi
-  if [[ " $parts " == *" retrieval "* ]]; then
+  if [[ " $parts " == *" retrieval "* ]] && [ ! -f "$out/$arm-retrieval.json" ]; then
     $et evaluate --model "$run" --tasks retrieval --max-length 512 --dims "$dims" \
         --output "$out/$arm-retrieval.json"
   fi
