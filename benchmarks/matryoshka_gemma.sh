@@ -24,13 +24,14 @@ dims=640,320,160,80,40
 out=benchmarks/results/matryoshka
 without=runs/reproduce/beyond/baseline
 weights="${MATRYOSHKA_WEIGHTS:-}"
-label=with
+suffix=""
 weight_flags=()
 if [ -n "$weights" ]; then
-  label="with-w${weights//,/-}"
+  suffix="-w${weights//,/-}"
   weight_flags=(--matryoshka-weights "$weights")
 fi
-with=runs/matryoshka/gemma3-270m${weights:+-w${weights//,/-}}
+label="with$suffix"
+with="runs/matryoshka/gemma3-270m$suffix"
 mkdir -p "$out"
 
 steps_of() {  # the steps a finished run trained
