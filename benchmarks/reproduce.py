@@ -4,13 +4,16 @@
     EMBEDTUNE_DATA_DIR=../shared/data python benchmarks/reproduce.py run --only hard_negatives
     python benchmarks/reproduce.py plan                                             # what is left
     python benchmarks/reproduce.py report                                           # docs/reproduction.md
+    EMBEDTUNE_DATA_DIR=../shared/data python benchmarks/reproduce.py model --only beyond/mean
 
 Every run is ``embedtune train --config configs/cpu-gemma3-270m.yaml`` plus the flags of its
 cell, in ``runs/reproduce/<cell>/<run>`` (a checkpoint about every 1,920 triplets: every 60
 steps of the recipe, 15 at batch 128, 3 at 512; so an interrupted run resumes where it
 stopped). When a run finishes, its light files (report, metrics, config, versions, evaluations)
 are copied to ``benchmarks/results/reproduce/<cell>/<run>/``; a run whose folder there holds
-``report.json`` is finished and skipped. The report is generated only from those folders: no
+``report.json`` is finished and skipped. ``model`` trains the chosen runs' model folders into
+``runs/`` whether or not their results are committed (a fresh clone has the results, not the
+weights), for scripts that start from one of them; it copies nothing and leaves the report. The report is generated only from those folders: no
 number in docs/reproduction.md is typed by hand.
 
 The grid (gemma3-270m unless named; the recipe's 360 steps of 32 triplets unless named):
@@ -194,8 +197,8 @@ def finished(run: Run, results: Path = RESULTS) -> bool:
     return (results / run.cell / run.name / "report.json").is_file()
 
 
-def select(only: str | None, results: Path = RESULTS) -> list[Run]:
-    """The runs of the chosen cells (all when ``only`` is None) that are not finished yet."""
+def select(only: str | None, results: Path = RESULTS, skip_finished: bool = True) -> list[Run]:
+    """The runs of the chosen cells (all when ``only`` is None) not finished yet (or all)."""
     cells = grid()
     names = only.split(",") if only else list(cells)
     unknown = [n for n in names if n not in cells and "/" not in n]
@@ -211,7 +214,7 @@ def select(only: str | None, results: Path = RESULTS) -> list[Run]:
             chosen += matches
         else:
             chosen += cells[name]
-    return [r for r in chosen if not finished(r, results)]
+    return [r for r in chosen if not (skip_finished and finished(r, results))]
 
 
 def keep_light_files(src: Path, dst: Path) -> None:
@@ -222,10 +225,17 @@ def keep_light_files(src: Path, dst: Path) -> None:
             shutil.copy2(src / name, dst / name)
 
 
-def run_grid(only: str | None, dry: bool) -> None:
-    todo = select(only)
+def run_grid(only: str | None, dry: bool, models_only: bool = False) -> None:
+    """Train the selected runs; ``models_only``: every selected run whose model folder
+    (``runs/.../final``) is missing, results committed or not, and keep no light files."""
+    todo = select(only, skip_finished=not models_only)
+    if models_only:
+        todo = [r for r in todo if not (RUNS / r.cell / r.name / "final").is_dir()]
     if not todo:
-        print("nothing to run: every selected run is finished")
+        print(
+            "nothing to run: every selected "
+            + ("model is trained" if models_only else "run is finished")
+        )
         return
     env = dict(os.environ)
     if not env.get("EMBEDTUNE_DATA_DIR"):
@@ -236,7 +246,8 @@ def run_grid(only: str | None, dry: bool) -> None:
         if dry:
             continue
         subprocess.run(cmd, check=True, cwd=ROOT, env=env)
-        keep_light_files(RUNS / run.cell / run.name, RESULTS / run.cell / run.name)
+        if not models_only:
+            keep_light_files(RUNS / run.cell / run.name, RESULTS / run.cell / run.name)
 
 
 # -- report ---------------------------------------------------------------------------------
@@ -246,7 +257,7 @@ def main() -> None:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("action", choices=["run", "plan", "report"])
+    p.add_argument("action", choices=["run", "plan", "report", "model"])
     p.add_argument("--only", help="cells or cell/run names, comma-separated (e.g. hard_negatives)")
     p.add_argument("--dry-run", action="store_true", help="print the commands, run nothing")
     args = p.parse_args()
@@ -258,6 +269,10 @@ def main() -> None:
     elif args.action == "run":
         run_grid(args.only, args.dry_run)
         write_report()
+    elif args.action == "model":
+        if not args.only:
+            raise SystemExit("model needs --only (the runs whose model folders a script needs)")
+        run_grid(args.only, args.dry_run, models_only=True)
     else:
         write_report()
         print(f"wrote {DOC.relative_to(ROOT)}")

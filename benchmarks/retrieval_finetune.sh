@@ -11,7 +11,7 @@
 # MODEL: minilm-l6 (default) or gemma3-270m. RUNS: "mined inbatch" (default), or one of them,
 # or "after-nli" (gemma3-270m): two stages, the in-batch run started from the STS recipe with
 # mean pooling trained on NLI triplets first (the beyond-the-study run beyond/mean of
-# benchmarks/reproduce.py, trained here with the same flags if runs/ lacks it); the
+# benchmarks/reproduce.py, trained by its "model" action if runs/ lacks it); the
 # 30-minute budget counts both stages. "after-nli-bidirectional": the same from
 # beyond/bidirectional-mean (causal mask lifted in both stages). "after-nli-mined": the mined
 # run started from beyond/mean, 16 steps (8 between dev evaluations) and a time cap of what the
@@ -42,16 +42,12 @@ for kind in $runs; do
     extra=(--data "$mined" --dev-task retrieval/scifact:train)
   elif [[ "$kind" == after-nli* ]]; then
     run="$run-$kind"
-    nli=runs/reproduce/beyond/mean
-    flags=(--pooling mean)
-    if [ "$kind" = after-nli-bidirectional ]; then
-      nli=runs/reproduce/beyond/bidirectional-mean
-      flags+=(--attention bidirectional)
-    fi
-    if [ ! -d "$nli/final" ]; then
-      $et train --config configs/cpu-gemma3-270m.yaml --no-eval-before --eval-every 60 \
-          "${flags[@]}" --save-every 60 --output-dir "$nli" --resume
-    fi
+    stage=beyond/mean
+    [ "$kind" = after-nli-bidirectional ] && stage=beyond/bidirectional-mean
+    nli=runs/reproduce/$stage
+    # trains the NLI stage into runs/ when its weights are missing (a fresh clone has its
+    # committed results only), with the grid's own flags
+    PATH=.venv/bin:$PATH .venv/bin/python benchmarks/reproduce.py model --only "$stage"
     extra=(--model "$nli")
     if [ "$kind" = after-nli-mined ]; then
       left=$(python3 -c "import json; print(round(30 - json.load(open('$nli/report.json'))['train_seconds'] / 60, 1))")

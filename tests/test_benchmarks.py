@@ -172,6 +172,27 @@ def test_reproduce_skips_finished_runs_and_selects_cells(tmp_path):
         assert 1 <= every < steps and every * b <= 60 * 32
 
 
+def test_reproduce_model_trains_committed_runs_whose_weights_are_missing(tmp_path, monkeypatch):
+    """A fresh clone holds beyond/mean's results but not its weights: ``run`` skips it, while
+    ``model`` (what retrieval_finetune.sh asks for) trains it, once, and copies nothing."""
+    rep = _reproduce()
+    assert rep.finished(rep.Run("beyond", "mean"))  # committed in benchmarks/results
+    calls = []
+    monkeypatch.setattr(rep, "RUNS", tmp_path)
+    monkeypatch.setattr(rep.subprocess, "run", lambda cmd, **kw: calls.append(cmd))
+    monkeypatch.setattr(rep, "keep_light_files", lambda *a: calls.append("copied"))
+    monkeypatch.setenv("EMBEDTUNE_DATA_DIR", str(tmp_path))
+    rep.run_grid("beyond/mean", dry=False)
+    assert calls == []
+    rep.run_grid("beyond/mean", dry=False, models_only=True)
+    assert len(calls) == 1 and calls[0][calls[0].index("--output-dir") + 1] == str(
+        tmp_path / "beyond" / "mean"
+    )
+    (tmp_path / "beyond" / "mean" / "final").mkdir(parents=True)
+    rep.run_grid("beyond/mean", dry=False, models_only=True)
+    assert len(calls) == 1
+
+
 def test_reproduce_report_is_generated_from_run_folders(tmp_path):
     rep = _report()
     for seed, (w, wo) in zip((42, 1, 2), [(80.0, 77.0), (80.5, 77.4), (79.8, 76.9)]):
