@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from embedtune import parallel
+from embedtune.allocator import keep_freed_memory
 from embedtune.cli import check, embed, evaluate, export, mine, quickstart, serve, train
 from embedtune.errors import EmbedtuneError
 from embedtune.log import show_progress_on_stdout
@@ -28,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    keep_freed_memory()  # before the first tensor: see embedtune/allocator.py
     show_progress_on_stdout()
     code = _run(args)
     parallel.end_process(code)  # a torchrun worker ends here (see its docstring)

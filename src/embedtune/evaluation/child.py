@@ -16,8 +16,11 @@ from pathlib import Path
 
 
 def _evaluate(folder: str, tasks: list, batch_size: int, load: dict, compute_dtype: str) -> dict:
+    from embedtune.allocator import keep_freed_memory
     from embedtune.evaluation.run import score_tasks
     from embedtune.models import Embedder
+
+    keep_freed_memory()  # the parent's setting does not cross a spawn
 
     embedder = Embedder.load(folder, **load)
     embedder.compute_dtype = compute_dtype
