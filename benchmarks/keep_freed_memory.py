@@ -5,10 +5,11 @@ alternating (keep, default, default, keep, ...), each timed by the trainer (``tr
 in report.json: the steps only, not loading) with its peak resident memory from ``wait4``.
 Recipes: ``scifact`` (configs/scifact-gemma3-270m.yaml on the mined SciFact triplets: 256-token
 abstracts, where glibc ``mmap``s each large activation) and ``sts`` (the headline recipe,
-configs/cpu-gemma3-270m.yaml: NLI sentences, small activations).
+configs/cpu-gemma3-270m.yaml: NLI sentences, small activations). The scifact recipe reads the
+triplets benchmarks/retrieval_finetune.sh mines (runs/mined/scifact-minilm-l6.jsonl).
 
     EMBEDTUNE_DATA_DIR=../shared/data python benchmarks/keep_freed_memory.py --recipe scifact \
-        --steps 6 --batch-size 16 --pairs 3 --output benchmarks/results/keep-freed-memory/scifact.json
+        --steps 4 --batch-size 16 --pairs 3 --output benchmarks/results/keep-freed-memory/scifact.json
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from embedtune.allocator import ENV
+
 ROOT = Path(__file__).resolve().parents[1]
-ENV = "EMBEDTUNE_KEEP_FREED_MEMORY"
 RECIPES = {
     "scifact": [
         "--config", "configs/scifact-gemma3-270m.yaml",

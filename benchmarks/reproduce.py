@@ -11,10 +11,11 @@ cell, in ``runs/reproduce/<cell>/<run>`` (a checkpoint about every 1,920 triplet
 steps of the recipe, 15 at batch 128, 3 at 512; so an interrupted run resumes where it
 stopped). When a run finishes, its light files (report, metrics, config, versions, evaluations)
 are copied to ``benchmarks/results/reproduce/<cell>/<run>/``; a run whose folder there holds
-``report.json`` is finished and skipped. ``model`` trains the chosen runs' model folders into
-``runs/`` whether or not their results are committed (a fresh clone has the results, not the
-weights), for scripts that start from one of them; it copies nothing and leaves the report. The report is generated only from those folders: no
-number in docs/reproduction.md is typed by hand.
+``report.json`` is finished and skipped. The report is generated only from those folders: no
+number in docs/reproduction.md is typed by hand. ``model`` trains the chosen runs' model
+folders into ``runs/`` whether or not their results are committed (a fresh clone has the
+results, not the weights), for scripts that start from one of them; it copies nothing and
+leaves the report.
 
 The grid (gemma3-270m unless named; the recipe's 360 steps of 32 triplets unless named):
 1. ``main``: before / after per task for gemma3-270m (the 30-minute recipe), smollm2-135m (same
