@@ -98,7 +98,9 @@ class TrainConfig:
     )
     epochs: float = _f(1.0, "passes over the data (when max_steps is not set)")
     max_steps: int | None = _f(None, "stop after this many steps (sets the schedule length)")
-    max_minutes: float | None = _f(None, "also stop after this much training time")
+    max_minutes: float | None = _f(
+        None, "also stop before a step that would end past this much training time"
+    )
     lr: float = _f(5e-5, "peak learning rate")
     warmup_steps: int = _f(100, "linear warmup steps")
     min_lr_ratio: float = _f(0.0, "cosine floor as a fraction of lr")

@@ -205,7 +205,7 @@ class Trainer:
         for epoch, index, batch in batches:
             if st.step >= self.total_steps:
                 break
-            if cfg.max_minutes is not None and st.train_seconds >= cfg.max_minutes * 60:
+            if st.next_step_passes(cfg.max_minutes):
                 stop_reason = "max_minutes"
                 break
             step_start = time.perf_counter()
