@@ -27,12 +27,15 @@ The grid (gemma3-270m unless named; the recipe's 360 steps of 32 triplets unless
 6. ``batch_size``: 8, 32, 128, 512 (GradCache, 32 texts at a time, above 32), 12,288
    triplets seen by each (not the same ones: benchmarks/batch_subsets.py counts the overlap);
 7. ``beyond``: levers the study did not try (``BEYOND``), one at a time against the recipe,
-   each inside its 30 minutes, selected on STS-B dev only.
+   each inside its 30 minutes, selected on STS-B dev only;
+8. ``combined``: the selected factors together, seeds 42, 1 and 2 (planned once ``beyond``
+   is finished).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -90,6 +93,10 @@ BEYOND = [
 ]
 
 
+DEV_MARGIN = 0.3  # STS-B dev points a factor must gain over the baseline to be selected
+SEEDS = (42, 1, 2)  # the combined recipe's seeds (42: the recipe's own)
+
+
 @dataclass
 class Run:
     cell: str
@@ -113,7 +120,51 @@ class Run:
         ]
 
 
-def grid() -> dict[str, list[Run]]:
+def final_dev(folder: Path) -> float | None:
+    """STS-B dev Spearman of a finished run's final weights (its last history row: after
+    averaging, the averaged model's); None when the run is not finished."""
+    report = folder / "report.json"
+    if not report.is_file():
+        return None
+    history = json.loads(report.read_text()).get("eval_history") or []
+    return history[-1]["spearman"] if history else None
+
+
+def selected(results: Path = RESULTS) -> list[str] | None:
+    """The "beyond" factors whose final STS-B dev beats the baseline's by more than
+    ``DEV_MARGIN`` (the nine test tasks are never read); None until every run has a dev
+    score."""
+    dev = {name: final_dev(results / "beyond" / name) for name, _, _ in BEYOND}
+    if any(v is None for v in dev.values()):
+        return None
+    return [n for n, v in dev.items() if n != "baseline" and v > dev["baseline"] + DEV_MARGIN]
+
+
+def combined(results: Path = RESULTS) -> list[Run]:
+    """The selected factors together (flags in the grid's order, a later one overriding an
+    earlier one), one run per seed; none until the selection is made. With no factor
+    selected the combination is the recipe itself, whose seed-42 run is beyond/baseline, so
+    only the other seeds run."""
+    winners = selected(results)
+    if winners is None:
+        return []
+    flags = [f for name, fl, _ in BEYOND if name in winners for f in fl]
+    what = " + ".join(winners) if winners else "the recipe (no factor selected)"
+    return [
+        Run(
+            "combined",
+            f"seed-{seed}",
+            [*NO_BEFORE, "--eval-every", "60", *flags] + ["--seed", str(seed)],
+            f"{what}, seed {seed}",
+        )
+        for seed in SEEDS
+        if winners or seed != 42
+    ]
+
+
+def grid(results: Path = RESULTS) -> dict[str, list[Run]]:
+    """Every cell; the last one, ``combined``, exists once ``beyond`` is finished (read from
+    ``results``)."""
     cells: dict[str, list[Run]] = {
         "main": [
             Run("main", "gemma3-270m", [], "the 30-minute recipe"),
@@ -190,6 +241,7 @@ def grid() -> dict[str, list[Run]]:
             )
             for name, flags, what in BEYOND
         ],
+        "combined": combined(results),
     }
     return cells
 
@@ -200,7 +252,7 @@ def finished(run: Run, results: Path = RESULTS) -> bool:
 
 def select(only: str | None, results: Path = RESULTS, skip_finished: bool = True) -> list[Run]:
     """The runs of the chosen cells (all when ``only`` is None) not finished yet (or all)."""
-    cells = grid()
+    cells = grid(results)
     names = only.split(",") if only else list(cells)
     unknown = [n for n in names if n not in cells and "/" not in n]
     if unknown:

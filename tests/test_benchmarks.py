@@ -383,6 +383,50 @@ def test_beyond_cell_selects_on_dev_only(tmp_path):
     assert "not recorded: `baseline`, `mean`" in text  # fake runs name no CPU
 
 
+def _fake_beyond(tmp_path, dev: dict[str, float]):
+    """Every "beyond" run finished, STS-B dev 85.0 unless named in ``dev``."""
+    for r in _reproduce().grid(tmp_path)["beyond"]:
+        _fake_run(tmp_path / "beyond" / r.name, 80.0)
+        report = tmp_path / "beyond" / r.name / "report.json"
+        data = json.loads(report.read_text())
+        data["eval_history"] = [{"step": 360, "spearman": dev.get(r.name, 85.0)}]
+        report.write_text(json.dumps(data))
+
+
+def test_combined_cell_runs_the_selected_factors_with_three_seeds(tmp_path):
+    """Nothing is planned before the selection; then the winners' flags together, seeds 42,
+    1, 2, each reading the recipe's 30 minutes and dev curve."""
+    rep = _reproduce()
+    assert rep.grid(tmp_path)["combined"] == []
+    _fake_beyond(tmp_path, {"mean": 85.5, "batch-128": 85.4, "weighted-mean": 85.2})
+    assert rep.selected(tmp_path) == ["mean", "batch-128"]
+    runs = rep.grid(tmp_path)["combined"]
+    assert [r.name for r in runs] == ["seed-42", "seed-1", "seed-2"]
+    flags = runs[1].flags
+    assert flags[-2:] == ["--seed", "1"] and "--max-minutes" not in flags
+    assert "--pooling" in flags and "--mini-batch-size" in flags and "weighted_mean" not in flags
+    assert [r.key for r in rep.select("combined", tmp_path)][0] == "combined/seed-42"
+
+
+def test_combined_cell_with_no_winner_is_the_recipe_and_reuses_the_baseline(tmp_path):
+    """No factor beats the baseline by more than the margin: the combination is the recipe,
+    seed 42 is beyond/baseline, and the report says there is no gain by construction."""
+    rep = _report()
+    _fake_beyond(tmp_path, {"mean": 85.3})  # +0.3: not more than the margin
+    runs = rep.grid(tmp_path)["combined"]
+    assert [r.name for r in runs] == ["seed-1", "seed-2"]
+    assert runs[0].flags == ["--no-eval-before", "--eval-every", "60", "--seed", "1"]
+    text = rep.write_report(tmp_path, tmp_path / "reproduction.md")
+    assert "**Selected on dev (more than 0.3 over the baseline): none.**" in text
+    assert "**Finding: not measured yet** (1 of 3 seeds)." in text
+    for name, a in (("seed-1", 80.4), ("seed-2", 80.0)):
+        _fake_run(tmp_path / "combined" / name, a)
+    text = rep.write_report(tmp_path, tmp_path / "reproduction.md")
+    assert "Nine-task average: **80.13 +- 0.23** (3 seeds; 2 standard errors 0.27)" in text
+    assert "none by construction" in text and "goal not met" in text
+    assert "the 3 seeds differ by up to 0.40 points on one task (stsb)" in text
+
+
 def test_beyond_cell_names_each_runs_machine(tmp_path):
     """Steps per minute differ several-fold between CPU kinds, so the cell lists which runs
     ran where: from run.json's versions.cpu, or a machine.txt beside an older run."""
