@@ -6,7 +6,8 @@ the benchmark process encodes exactly those texts with ``Embedder.encode`` (batc
 by length: the best case a batch job gets). One round = one fresh server process measured at
 every C, then the plain encode; ``--rounds`` rounds, medians reported with the ratio
 server / plain and p50 / p99 request latency. Also times what a response costs to write
-(FastAPI's default JSON path against orjson) for one 16-text response.
+(FastAPI's default JSON path against orjson) for one 16-text response, and where the CPU
+went during each measurement (the server's model threads, its event loop, the clients, idle).
 
 Bounded: N requests per C, a wall-clock limit per measurement; traffic stays on 127.0.0.1.
 Client and server share this machine's cores, so the clients' own work (JSON parsing) is
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import random
 import shlex
 import socket
@@ -34,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 import orjson
+import psutil
 
 
 def free_port() -> int:
@@ -81,9 +84,31 @@ def wait_ready(port: int, timeout: float) -> None:
     raise RuntimeError("server did not become ready")
 
 
-def load(port: int, clients: int, batches: list[list[str]], max_seconds: float) -> dict:
+def cpu_seconds(server: psutil.Process) -> dict[str, float]:
+    """CPU seconds so far: the server's main thread (uvicorn's event loop: HTTP, validation,
+    the tokenization for the length limit, JSON), the server's other threads (the encode
+    thread and torch's OpenMP pool; threads that have exited count here too) and this
+    process (the clients; it does nothing else while they run)."""
+    total = sum(server.cpu_times()[:2])
+    main = next((t.user_time + t.system_time for t in server.threads() if t.id == server.pid), 0.0)
+    return {"event_loop": main, "model": total - main, "clients": time.process_time()}
+
+
+def cpu_shares(before: dict, after: dict, wall: float) -> dict[str, float]:
+    """Where the machine's CPU went during a measurement, as shares of cores x wall time;
+    ``idle`` is what nobody used (the model waiting for a batch, clients waiting on it)."""
+    capacity = wall * len(os.sched_getaffinity(0))
+    shares = {f"cpu_{k}": (after[k] - before[k]) / capacity for k in before}
+    shares["cpu_idle"] = max(0.0, 1 - sum(shares.values()))
+    return shares
+
+
+def load(
+    port: int, clients: int, batches: list[list[str]], max_seconds: float, server: psutil.Process
+) -> dict:
     client = Client(port)
     client.post(["warm up"])
+    cpu_before = cpu_seconds(server)
     start = time.perf_counter()
 
     def one(b):
@@ -92,6 +117,7 @@ def load(port: int, clients: int, batches: list[list[str]], max_seconds: float) 
     with ThreadPoolExecutor(clients) as ex:
         results = list(ex.map(one, batches))
     wall = time.perf_counter() - start
+    shares = cpu_shares(cpu_before, cpu_seconds(server), wall)
     lat = sorted(lat for lat, status in results if status == 200)
     texts = sum(len(b) for b, (_, s) in zip(batches, results) if s == 200)
     return {
@@ -100,6 +126,7 @@ def load(port: int, clients: int, batches: list[list[str]], max_seconds: float) 
         "p50_ms": 1000 * statistics.median(lat),
         "p99_ms": 1000 * lat[int(0.99 * (len(lat) - 1))],
         "errors": len(results) - len(lat),
+        **shares,
     }
 
 
@@ -111,7 +138,8 @@ def serve_round(args, batches) -> dict[int, dict]:
     server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_ready(port, 300)
-        return {c: load(port, c, batches, args.max_seconds) for c in args.clients}
+        proc = psutil.Process(server.pid)
+        return {c: load(port, c, batches, args.max_seconds, proc) for c in args.clients}
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -209,6 +237,15 @@ def main() -> None:
             f"| {m['p50_ms']:,.0f} ms | {m['p99_ms']:,.0f} ms | {m['errors']:.0f} |"
         )
     print(f"| plain batched `encode` (batch 64) | {plain:.1f} | 100 % | | | | |")
+    print("\nwhere the CPU went (shares of cores x wall time, medians)")
+    print("| clients | model threads | event loop | clients | idle |")
+    print("|---:|---:|---:|---:|---:|")
+    for c in args.clients:
+        m = med[f"server-{c}"]
+        print(
+            f"| {c} | {100 * m['cpu_model']:.0f} % | {100 * m['cpu_event_loop']:.0f} % "
+            f"| {100 * m['cpu_clients']:.0f} % | {100 * m['cpu_idle']:.0f} % |"
+        )
     print(
         f"\none {16}-text response of {emb.dim} floats: FastAPI's default JSON "
         f"{cost['fastapi_default']:.1f} ms, orjson {cost['orjson']:.2f} ms"

@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 BENCH = Path(__file__).parents[1] / "benchmarks"
@@ -469,3 +470,28 @@ def test_cost_growth_runs_quick_on_a_tiny_model(tiny_decoder, triplet_file, tmp_
     # a 16-token cell embeds exactly 16 tokens per text: 4 triplets x 3 texts
     assert result["train"][1]["tokens"] == 4 * 3 * 16
     assert result["encode"][0]["texts_per_s"] > 0 and result["scoring"][0]["docs"] == 10000
+
+
+def test_load_test_accounts_for_every_share_of_the_cpu():
+    """The serving benchmark splits cores x wall time into the server's model threads, its
+    event loop, the clients and idle: the shares add up to one, and this process's own
+    threads are seen."""
+    import os
+
+    import psutil
+
+    lt = _load_benchmark("load_test_server")
+    me = psutil.Process()
+    before = lt.cpu_seconds(me)
+    start = time.perf_counter()
+    while time.process_time() - before["clients"] < 0.3:  # 0.3 s of CPU on the main thread
+        pass
+    after = lt.cpu_seconds(me)
+    shares = lt.cpu_shares(before, after, time.perf_counter() - start)
+    assert set(shares) == {"cpu_event_loop", "cpu_model", "cpu_clients", "cpu_idle"}
+    cores = len(os.sched_getaffinity(0))
+    # one thread uses at most one core (+ the kernel's 10 ms ticks over 0.3 s); the process's
+    # time includes its main thread's
+    assert 0 < shares["cpu_event_loop"] <= 1 / cores + 0.1
+    assert shares["cpu_clients"] >= shares["cpu_event_loop"] - 0.04  # ticks against exact
+    assert shares["cpu_idle"] >= 0
