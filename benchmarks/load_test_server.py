@@ -15,6 +15,7 @@ taken from the server; they parse with orjson to keep that small.
 
     python benchmarks/load_test_server.py --model gemma3-270m --clients 1,4,16 --rounds 3
     python benchmarks/load_test_server.py --model gemma3-270m --serve-args="--encode-batch 16"
+    python benchmarks/load_test_server.py --model gemma3-270m --server-env OMP_WAIT_POLICY=PASSIVE
 """
 
 from __future__ import annotations
@@ -135,7 +136,8 @@ def serve_round(args, batches) -> dict[int, dict]:
     cmd = [sys.executable, "-m", "embedtune", "serve", "--model", args.model]
     cmd += ["--dtype", args.dtype, "--port", str(port), "--max-batch", "64"]
     cmd += ["--max-wait-ms", "10", *shlex.split(args.serve_args)]
-    server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = dict(os.environ, **dict(kv.split("=", 1) for kv in args.server_env))
+    server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     try:
         wait_ready(port, 300)
         proc = psutil.Process(server.pid)
@@ -194,10 +196,21 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=3, help="0: only the padding shares")
     p.add_argument("--dtype", default="bf16")
     p.add_argument("--serve-args", default="", help="extra `embedtune serve` flags")
+    p.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an environment variable for the server process (repeatable), e.g. "
+        "OMP_WAIT_POLICY=PASSIVE",
+    )
     p.add_argument("--max-seconds", type=float, default=600, help="per measurement")
     p.add_argument("--output", help="write the results as JSON here")
     args = p.parse_args()
     args.clients = [int(c) for c in args.clients.split(",")]
+    bad = [kv for kv in args.server_env if "=" not in kv]
+    if bad:
+        p.error(f"--server-env {bad[0]!r}: expected KEY=VALUE")
 
     from embedtune.data.demo import demo_sts, demo_triplets
     from embedtune.models import Embedder
@@ -227,6 +240,8 @@ def main() -> None:
     cost = response_cost_ms(emb.dim)
     print(f"\n{len(batches)} requests, {len(flat)} texts, {args.rounds} rounds (medians)")
     print(f"serve flags: --max-batch 64 --max-wait-ms 10 {args.serve_args}".rstrip())
+    if args.server_env:
+        print(f"server environment: {' '.join(args.server_env)}")
     print("| | texts/s | of plain encode | requests/s | p50 latency | p99 latency | errors |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for c in args.clients:
