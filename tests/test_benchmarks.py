@@ -426,6 +426,11 @@ def test_combined_cell_with_no_winner_is_the_recipe_and_reuses_the_baseline(tmp_
     assert "Nine-task average: **80.13 +- 0.23** (3 seeds; 2 standard errors 0.27)" in text
     assert "none by construction" in text and "goal not met" in text
     assert "the 3 seeds differ by up to 0.40 points on one task (stsb)" in text
+    # the best single run is picked on the test tasks: the seeds' mean is shown beside it
+    assert "the best is `combined/seed-1`: 80.40" in text
+    assert (
+        "Today's recipe, rerun with 3 seeds (cells `beyond` and `combined`): 80.13 +- 0.23" in text
+    )
 
 
 def test_beyond_cell_names_each_runs_machine(tmp_path):
