@@ -120,13 +120,10 @@ class Run:
         ]
 
 
-def final_dev(folder: Path) -> float | None:
-    """STS-B dev Spearman of a finished run's final weights (its last history row: after
-    averaging, the averaged model's); None when the run is not finished."""
-    report = folder / "report.json"
-    if not report.is_file():
-        return None
-    history = json.loads(report.read_text()).get("eval_history") or []
+def final_dev(report: dict | None) -> float | None:
+    """STS-B dev Spearman of a run's final weights (its report's last history row: after
+    averaging, the averaged model's); None for a run not finished or scored on no dev set."""
+    history = (report or {}).get("eval_history") or []
     return history[-1]["spearman"] if history else None
 
 
@@ -134,7 +131,11 @@ def selected(results: Path = RESULTS) -> list[str] | None:
     """The "beyond" factors whose final STS-B dev beats the baseline's by more than
     ``DEV_MARGIN`` (the nine test tasks are never read); None until every run has a dev
     score."""
-    dev = {name: final_dev(results / "beyond" / name) for name, _, _ in BEYOND}
+    reports = {name: results / "beyond" / name / "report.json" for name, _, _ in BEYOND}
+    dev = {
+        name: final_dev(json.loads(path.read_text()) if path.is_file() else None)
+        for name, path in reports.items()
+    }
     if any(v is None for v in dev.values()):
         return None
     return [n for n, v in dev.items() if n != "baseline" and v > dev["baseline"] + DEV_MARGIN]

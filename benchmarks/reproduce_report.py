@@ -22,6 +22,7 @@ from reproduce import (
     RESULTS,
     ROOT,
     TRIPLETS_SEEN,
+    final_dev,
     grid,
     select,
     selected,
@@ -190,11 +191,15 @@ def plot_before_after(runs: dict[str, dict], tasks: list[str], path: Path) -> No
     plt.close(fig)
 
 
-def seed_spread(tasks: dict[str, list[float]], runs: str = "with hard negatives the") -> str:
+def seed_spread(reps: list[dict], runs: str = "with hard negatives the") -> str:
     """The averages of seeds can agree closely while single tasks move: say how much."""
+    tasks: dict[str, list[float]] = {}
+    for rep in reps:
+        for task, score in rep["after"]["tasks"].items():
+            tasks.setdefault(task, []).append(score["spearman"])
     spread = {t: max(v) - min(v) for t, v in tasks.items()}
     worst = max(spread, key=spread.get)
-    n = len(next(iter(tasks.values())))
+    n = len(reps)
     return (
         f"The small spread of the averages hides larger moves per task: {runs} "
         f"{n} seeds differ by up to {spread[worst]:.2f} points on one task ({worst}), by "
@@ -204,14 +209,14 @@ def seed_spread(tasks: dict[str, list[float]], runs: str = "with hard negatives 
 
 def section_hard_negatives(results: Path, out: Path) -> list[str]:
     lines = ["## 2. Hard negatives add about 2 points", ""]
-    rows, groups, by_seed, per_task = [], {"with": [], "without": []}, {}, {}
+    rows, groups, by_seed, with_reps = [], {"with": [], "without": []}, {}, []
     for r in grid()["hard_negatives"]:
         rep = load(r.cell, r.name, results)
         kind, seed = r.name.split("-seed")
         if rep:
             groups[kind].append(rep["after"]["average"])
-            for task, score in rep["after"]["tasks"].items():
-                per_task.setdefault(kind, {}).setdefault(task, []).append(score["spearman"])
+            if kind == "with":
+                with_reps.append(rep)
             by_seed.setdefault(seed, {})[kind] = rep["after"]["average"]
         rows.append(f"| {kind} | {seed} | {fmt(avg(rep and rep['after']))} | {minutes(rep)} |")
     lines += [
@@ -229,7 +234,7 @@ def section_hard_negatives(results: Path, out: Path) -> list[str]:
             f"With: {mw:.2f} +- {sw:.2f} ({len(groups['with'])} seeds); without: {mo:.2f} +- {so:.2f} "
             f"({len(groups['without'])} seeds); difference {diff:+.2f} (2 standard errors: {2 * se:.2f}).",
             "",
-            seed_spread(per_task["with"]),
+            seed_spread(with_reps),
             "",
             f"**Finding: {verdict}** at this scale (the study: about 2 points, MiniCPM-2B, one "
             "run each). 'Confirmed' means the gain is above zero by more than 2 standard errors "
@@ -553,12 +558,6 @@ def section_best(results: Path, out: Path) -> list[str]:
     return lines + [""]
 
 
-def final_dev(rep: dict | None) -> float | None:
-    """STS-B dev Spearman of the run's final weights (its last history row: after averaging,
-    the averaged model's)."""
-    return rep["dev_curve"][-1][1] if rep and rep["dev_curve"] else None
-
-
 def section_beyond(results: Path, out: Path) -> list[str]:
     """Levers beyond the study, one at a time; the verdict column reads STS-B dev alone."""
     runs = grid()["beyond"]
@@ -639,10 +638,6 @@ def section_combined(results: Path, out: Path) -> list[str]:
         return lines + ["", f"**Finding: not measured yet** ({len(done)} of 3 seeds).", ""]
     m, sd = mean_std([rep["after"]["average"] for rep in done])
     se = sd / len(done) ** 0.5
-    per_task: dict[str, list[float]] = {}
-    for rep in done:
-        for task, score in rep["after"]["tasks"].items():
-            per_task.setdefault(task, []).append(score["spearman"])
     base = load("beyond", "baseline", results)["after"]["average"]
     gain = "none by construction (it is the recipe)" if not winners else f"{m - base:+.2f}"
     met = "met" if m >= STUDY_GEMMA_2B else "not met"
@@ -653,7 +648,7 @@ def section_combined(results: Path, out: Path) -> list[str]:
         f"Against the study's Gemma-2B ({STUDY_GEMMA_2B:.2f}): {m - STUDY_GEMMA_2B:+.2f}, "
         f"goal {met}.",
         "",
-        seed_spread(per_task, "the"),
+        seed_spread(done, "the"),
         "",
         "Retrieval (SciFact, ArguAna nDCG@10): "
         + (

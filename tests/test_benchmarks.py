@@ -479,8 +479,8 @@ def test_cost_growth_runs_quick_on_a_tiny_model(tiny_decoder, triplet_file, tmp_
 
 def test_load_test_accounts_for_every_share_of_the_cpu():
     """The serving benchmark splits cores x wall time into the server's model threads, its
-    event loop, the clients and idle: the shares add up to one, and this process's own
-    threads are seen."""
+    event loop, the clients and idle: this process's own main thread is seen, and no thread
+    is counted above one core."""
     import os
 
     import psutil
