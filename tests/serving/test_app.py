@@ -54,7 +54,9 @@ def test_floats_read_back_to_the_exact_float32_and_sub_batches_change_nothing(ti
             assert np.abs(got - want).max() <= 1e-5
 
 
-@pytest.mark.parametrize("key", ["max_batch", "encode_batch", "max_inputs", "max_queue"])
+@pytest.mark.parametrize(
+    "key", ["max_batch", "encode_batch", "max_pool", "max_inputs", "max_queue"]
+)
 def test_settings_below_one_are_refused_naming_the_flag(tiny_decoder, key):
     from embedtune.errors import ConfigError
 
@@ -132,6 +134,39 @@ def test_concurrent_requests_are_batched_together():
     results = asyncio.run(scenario())
     assert sum(calls) == 40 and len(calls) < 20  # fewer encode calls than requests
     assert all(r.shape == (2, 2) for r in results)
+
+
+@pytest.mark.parametrize("max_pool, want_calls", [(None, [2] * 10), (8, [2, 8, 8, 2])])
+def test_waiting_requests_join_the_pool_and_each_gets_its_own_rows(max_pool, want_calls):
+    """While the model is busy with the first request, nine more queue up. Without a pool
+    each later batch stops at max_batch (one request); with max_pool 8 the waiting requests
+    join up to 8 texts. Every request must still get exactly its own rows back."""
+    import threading
+
+    gate, calls = threading.Event(), []
+
+    def encode(texts):
+        gate.wait(5)
+        calls.append(len(texts))
+        return np.array([[int(x) for x in t.split("-")] for t in texts], dtype=np.float32)
+
+    async def scenario():
+        batcher = Batcher(encode, max_batch=2, max_wait_ms=1000, max_pool=max_pool)
+        batcher.start()
+        requests = [[f"{i}-0", f"{i}-1"] for i in range(10)]
+        first = asyncio.ensure_future(batcher.embed(requests[0]))
+        await asyncio.sleep(0.1)  # the worker has taken it and waits at the gate
+        rest = [asyncio.ensure_future(batcher.embed(r)) for r in requests[1:]]
+        await asyncio.sleep(0.1)  # all nine are queued
+        gate.set()
+        results = await asyncio.gather(first, *rest)
+        await batcher.stop()
+        return results
+
+    results = asyncio.run(scenario())
+    assert calls == want_calls
+    for i, rows in enumerate(results):
+        assert rows.tolist() == [[i, 0], [i, 1]]
 
 
 def test_requests_start_and_shutdown_are_logged(tiny_decoder, caplog):

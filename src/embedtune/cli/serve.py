@@ -23,6 +23,12 @@ def add_parser(sub) -> None:
         help="texts per forward pass inside a batch, sorted by length so requests of "
         "different lengths are not padded to one length (default: --max-batch)",
     )
+    p.add_argument(
+        "--max-pool",
+        type=int,
+        help="once a batch has formed, requests already waiting join it up to this many "
+        "texts, so the length sort spans more requests (default: --max-batch, no pool)",
+    )
     p.add_argument("--max-wait-ms", type=float, default=5.0, help="how long a batch waits to fill")
     p.add_argument("--max-inputs", type=int, default=256, help="inputs per request (413 above)")
     p.add_argument(
@@ -53,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
         max_tokens=args.max_tokens,
         max_batch=args.max_batch,
         encode_batch=args.encode_batch,
+        max_pool=args.max_pool,
         max_wait_ms=args.max_wait_ms,
         max_queue=args.max_queue,
     )

@@ -51,11 +51,14 @@ class ServeSettings:
     # the batch is sorted by length and run through the model this many texts at a time, so
     # short and long texts from different requests are not padded to one length
     encode_batch: int | None = None  # None: max_batch
+    # once a batch has formed, requests already waiting join it up to this many texts, so
+    # the length sort spans more requests (less padding); None: max_batch (no pool)
+    max_pool: int | None = None
     max_wait_ms: float = 5.0  # how long a batch waits to fill
     max_queue: int = 1024  # waiting requests before 503
 
     def __post_init__(self) -> None:
-        for key in ("max_inputs", "max_batch", "encode_batch", "max_queue"):
+        for key in ("max_inputs", "max_batch", "encode_batch", "max_pool", "max_queue"):
             value = getattr(self, key)
             if value is not None and value < 1:
                 raise ConfigError(f"`{key.replace('_', '-')}` must be >= 1, got {value}")
@@ -75,6 +78,7 @@ def create_app(embedder, settings: ServeSettings | None = None):
             max_batch=max_batch,
             max_wait_ms=s.max_wait_ms,
             max_queue=s.max_queue,
+            max_pool=s.max_pool,
         )
 
     # `input_type` picks the prompt: none (the model's prompt), "query" or "document" (its

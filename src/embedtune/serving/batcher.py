@@ -2,9 +2,15 @@
 
 Each request puts its texts on a bounded queue and awaits a future. One worker takes the
 first waiting request, keeps collecting until ``max_batch`` texts or ``max_wait_ms`` have
-passed, encodes them together in a thread (the model is not thread-safe, so exactly one
-thread touches it), and hands each request its rows. A full queue refuses new work at once
-instead of letting latency grow without bound.
+passed, then also takes the requests already waiting, up to ``max_pool`` texts, without
+waiting for more. It encodes them together in a thread (the model is not thread-safe, so
+exactly one thread touches it) and hands each request its rows. A full queue refuses new
+work at once instead of letting latency grow without bound.
+
+Why a pool beyond ``max_batch``: the encoder sorts what it is given by length before cutting
+it into passes, so the more requests it sees at once, the less padding its passes carry.
+The cost: the first requests of a pool wait for its extra passes too (benchmarks/RESULTS.md,
+"Serving", measures both sides).
 """
 
 from __future__ import annotations
@@ -22,10 +28,16 @@ class QueueFull(Exception):
 
 class Batcher:
     def __init__(
-        self, encode, max_batch: int = 64, max_wait_ms: float = 5.0, max_queue: int = 1024
+        self,
+        encode,
+        max_batch: int = 64,
+        max_wait_ms: float = 5.0,
+        max_queue: int = 1024,
+        max_pool: int | None = None,
     ):
         self.encode = encode  # list[str] -> (N, D) array
         self.max_batch = max_batch
+        self.max_pool = max(max_batch, max_pool or max_batch)
         self.max_wait = max_wait_ms / 1000
         self.queue: asyncio.Queue | None = None
         self.max_queue = max_queue
@@ -66,6 +78,10 @@ class Batcher:
                     item = await asyncio.wait_for(self.queue.get(), timeout)
                 except asyncio.TimeoutError:
                     break
+                items.append(item)
+                count += len(item[0])
+            while count < self.max_pool and not self.queue.empty():
+                item = self.queue.get_nowait()
                 items.append(item)
                 count += len(item[0])
             texts = [t for batch, _ in items for t in batch]
