@@ -9,8 +9,9 @@ work at once instead of letting latency grow without bound.
 
 Why a pool beyond ``max_batch``: the encoder sorts what it is given by length before cutting
 it into passes, so the more requests it sees at once, the less padding its passes carry.
-The cost: the first requests of a pool wait for its extra passes too (benchmarks/RESULTS.md,
-"Serving", measures both sides).
+The cost: the first requests of a pool wait for its extra passes too. On a 2-core CPU under
+16 clients it measured no faster (benchmarks/RESULTS.md, "Length sorting across the queue"),
+so the server leaves it off (``max_pool`` None or at most ``max_batch``: no pool).
 """
 
 from __future__ import annotations
