@@ -544,11 +544,9 @@ def section_best(results: Path, out: Path) -> list[str]:
             f"For scale: the batch-32 recipe's {len(seeds)} seeds (cell 2, with hard negatives) "
             f"differ by a standard deviation of {sd:.2f} points."
         )
-    today = [load("beyond", "baseline", results)] + [
-        load(r.cell, r.name, results) for r in grid(results)["combined"]
-    ]
-    today = [r["after"]["average"] for r in today if r]
-    if not selected(results) and len(today) >= 2:
+    winners = selected(results)
+    today = [r["after"]["average"] for r in combined_seeds(results, winners).values() if r]
+    if not winners and len(today) >= 2:
         m, sd = mean_std(today)
         lines.append(
             f"Today's recipe, rerun with {len(today)} seeds (cells `beyond` and `combined`): "
@@ -556,6 +554,13 @@ def section_best(results: Path, out: Path) -> list[str]:
             "themselves, so it flatters; the seeds' mean is the fair figure."
         )
     return lines + [""]
+
+
+def combined_seeds(results: Path, winners: list[str] | None) -> dict[str, dict | None]:
+    """The combined recipe's seed runs by name (None: not finished). With no winner it is
+    today's recipe, whose seed 42 is ``beyond/baseline``, not run again."""
+    reps = {r.name: load(r.cell, r.name, results) for r in grid(results)["combined"]}
+    return reps if winners else {"seed-42": load("beyond", "baseline", results), **reps}
 
 
 def section_beyond(results: Path, out: Path) -> list[str]:
@@ -615,9 +620,8 @@ def section_combined(results: Path, out: Path) -> list[str]:
     if winners is None:
         return lines + ["Not planned yet: the selection above is not made.", ""]
     runs = grid(results)["combined"]
-    reps = {r.name: load(r.cell, r.name, results) for r in runs}
+    reps = combined_seeds(results, winners)
     if not winners:
-        reps = {"seed-42": load("beyond", "baseline", results), **reps}
         flags = "no flags: the selection kept today's recipe; seed 42 is `beyond/baseline`"
     else:
         flags = " ".join(f for f in runs[0].flags if f not in NO_BEFORE)
