@@ -64,3 +64,23 @@ def test_evaluate_with_dims_embeds_each_text_once(tiny_encoder, tmp_path, monkey
     task = read_beir(folder, "test")
     real = [t for t in seen if t != PROBES]
     assert sorted(map(tuple, real)) == sorted([tuple(task.docs), tuple(task.queries)])
+
+
+def test_each_size_stores_its_documents_at_the_asked_precision(tiny_encoder, tmp_path, monkeypatch):
+    """`--dims` with `--precision`: every prefix is searched as the full size is (binary,
+    rescored), not in float32, so the curve is the one the stored vectors would give."""
+    import embedtune.evaluation.run as run
+
+    seen = []
+    real = run.evaluate_retrieval_task
+    monkeypatch.setattr(
+        run,
+        "evaluate_retrieval_task",
+        lambda *a, **kw: seen.append((kw["precision"], kw["rescore"])) or real(*a, **kw),
+    )
+    beir = read_beir(write_beir(tmp_path / "toy"), "test")
+    emb = Embedder.load(tiny_encoder)
+    by_dim = scores_by_dim(emb, [beir], [32, 8], corpus_cache=False, precision="ubinary", rescore=2)
+    assert seen == [("ubinary", 2)] * 2
+    full = score_tasks(emb, [beir], corpus_cache=False, precision="ubinary", rescore=2)
+    assert by_dim[32][beir.key] == pytest.approx(full["tasks"][beir.key]["ndcg_at_10"], abs=1e-6)

@@ -106,11 +106,19 @@ def write_result(result: dict, output: str | Path) -> None:
 
 
 def scores_by_dim(
-    embedder, data, dims: list[int], batch_size: int = 32, corpus_cache: bool = True
+    embedder,
+    data,
+    dims: list[int],
+    batch_size: int = 32,
+    corpus_cache: bool = True,
+    precision: str = "float32",
+    rescore: int = 0,
 ) -> dict[int, dict]:
     """Each size's headline scores (``dims.headline``) from one full-size encoding. Pass a
     ``Memo`` that a full-size evaluation went through and nothing is embedded again (a
-    corpus it read from the corpus cache is read once more; the memo did not see it)."""
+    corpus it read from the corpus cache is read once more; the memo did not see it).
+    ``precision`` / ``rescore`` store each prefix's documents as the full size's are, so a
+    row of the table is what that many dimensions at that precision would retrieve."""
     memo = embedder if isinstance(embedder, Memo) else Memo(embedder)
     for task in data:
         if isinstance(task, RetrievalData) and not memo.has(task.docs, "document"):
@@ -119,7 +127,16 @@ def scores_by_dim(
             )
             memo.prefill(task.docs, "document", table)
     return {
-        d: headline(score_tasks(PrefixView(memo, d), data, batch_size, corpus_cache=False))
+        d: headline(
+            score_tasks(
+                PrefixView(memo, d),
+                data,
+                batch_size,
+                corpus_cache=False,
+                precision=precision,
+                rescore=rescore,
+            )
+        )
         for d in check_eval_dims(dims, memo.dim)
     }
 
@@ -152,11 +169,13 @@ def evaluate_model(
     )
     print(results_table(result))
     if dims:
-        by_dim = scores_by_dim(embedder, data, dims, batch_size, corpus_cache)
+        by_dim = scores_by_dim(embedder, data, dims, batch_size, corpus_cache, precision, rescore)
         result["dims"] = {str(d): row for d, row in by_dim.items()}
         print("\n" + dims_table(result["dims"]))
         if output:
-            plot_dims(by_dim, Path(output).with_suffix(".dims.png"), model)
+            stored = "" if precision == "float32" else f", documents {precision}"
+            stored += f" + rescore {rescore}" if rescore else ""
+            plot_dims(by_dim, Path(output).with_suffix(".dims.png"), model + stored)
     if output:
         write_result(result, output)
         print(f"wrote {output}")
