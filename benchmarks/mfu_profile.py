@@ -2,12 +2,16 @@
 
 1. Peak: the best bf16 matrix-multiply rate measured here (square and model-shaped matmuls).
 2. Model FLOPs of one training step, counted by ``torch.utils.flop_counter.FlopCounterMode``
-   (forward and backward of every matmul and attention product, on the real batch).
+   (forward and backward of every matmul and attention product, on the real batch), counted
+   on the batch packed as tightly as it goes (``pack_tokens`` 1: rows as wide as the longest
+   text), so padding is not counted as work; ``computed_tflop`` is what the step as run
+   computed (padding included, or a packed row's masked attention).
 3. Step time: median over ``--steps`` steps of the real trainer code on real NLI triplets.
    MFU = step FLOPs / step time / peak.
 4. A ``torch.profiler`` table of one step: self CPU time per operator, top ``--top``.
 
     EMBEDTUNE_DATA_DIR=../shared/data python benchmarks/mfu_profile.py --batch 32 --steps 8
+    ... --pack-tokens 256   # the same with sequence packing (models/packing.py)
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ def main() -> None:
     p.add_argument("--attn", default="eager")
     p.add_argument("--top", type=int, default=15)
     p.add_argument("--compile", action="store_true", help="torch.compile the backbone (probe)")
+    p.add_argument("--pack-tokens", type=int, default=None, help="train with packed rows")
     p.add_argument("--data-dir", default=os.environ.get("EMBEDTUNE_DATA_DIR"))
     p.add_argument("--output", default=None)
     args = p.parse_args()
@@ -74,6 +79,7 @@ def main() -> None:
             batch_size=args.batch,
             lora_dropout=args.lora_dropout,
             attn_implementation=args.attn,
+            pack_tokens=args.pack_tokens,
             max_steps=args.steps + 2,
             eval_every=0,
             eval_tasks="",
@@ -95,12 +101,19 @@ def main() -> None:
         start = time.perf_counter()
         step(batches[0])  # warm-up (and compilation, with --compile)
         print(f"first step: {time.perf_counter() - start:.1f} s", flush=True)
-        times, flops = [], []
-        for idx in batches[1 : 1 + args.steps]:
+
+        def count(idx, pack_tokens):
+            trainer.embedder.pack_texts(pack_tokens)
             counter = FlopCounterMode(display=False)
             with counter:
                 step(idx)
-            flops.append(counter.get_total_flops())
+            trainer.embedder.pack_texts(args.pack_tokens)
+            return counter.get_total_flops()
+
+        times, flops, computed = [], [], []
+        for idx in batches[1 : 1 + args.steps]:
+            flops.append(count(idx, 1))
+            computed.append(count(idx, args.pack_tokens))
             start = time.perf_counter()  # timed separately: the counter itself costs time
             step(idx)
             times.append(time.perf_counter() - start)
@@ -116,7 +129,9 @@ def main() -> None:
         "batch": args.batch,
         "threads": torch.get_num_threads(),
         "matmul_peak_tflops": {k: round(v / 1e12, 3) for k, v in peaks.items()},
+        "pack_tokens": args.pack_tokens,
         "step_tflop": round(step_flops / 1e12, 3),
+        "computed_tflop": round(statistics.median(computed) / 1e12, 3),
         "median_step_s": round(sec, 3),
         "achieved_tflops": round(step_flops / sec / 1e12, 3),
         "mfu": round(step_flops / sec / peak, 3),

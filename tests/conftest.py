@@ -118,6 +118,18 @@ def tiny_decoder(_tiny_models, tmp_path) -> Path:
     return Path(shutil.copytree(_tiny_models["decoder"], tmp_path / "decoder"))
 
 
+@pytest.fixture(scope="session")
+def tiny_gemma3(tmp_path_factory):
+    """A 2-layer Gemma 3 text model, one sliding-window layer (window 4) and one global."""
+    return build_tiny_decoder(
+        tmp_path_factory.mktemp("gemma3") / "m",
+        arch="Gemma3Text",
+        layer_types=["sliding_attention", "full_attention"],
+        sliding_window=4,
+        head_dim=8,
+    )
+
+
 @pytest.fixture
 def tiny_encoder(_tiny_models, tmp_path) -> Path:
     return Path(shutil.copytree(_tiny_models["encoder"], tmp_path / "encoder"))

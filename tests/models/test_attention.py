@@ -9,19 +9,7 @@ import torch
 from embedtune.errors import ConfigError
 from embedtune.models import Embedder
 from embedtune.models.attention import sees_future
-from tests.conftest import SENTENCES, build_tiny_decoder
-
-
-@pytest.fixture(scope="module")
-def tiny_gemma3(tmp_path_factory):
-    """A 2-layer Gemma 3 text model, one sliding-window layer (window 4) and one global."""
-    return build_tiny_decoder(
-        tmp_path_factory.mktemp("gemma3") / "m",
-        arch="Gemma3Text",
-        layer_types=["sliding_attention", "full_attention"],
-        sliding_window=4,
-        head_dim=8,
-    )
+from tests.conftest import SENTENCES
 
 
 def _first_token_depends_on_last(emb: Embedder) -> bool:

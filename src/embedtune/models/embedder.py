@@ -28,6 +28,7 @@ from embedtune.dtypes import check_dtype, torch_dtype
 from embedtune.errors import ConfigError
 from embedtune.models.attention import make_bidirectional
 from embedtune.models.config import EmbedderConfig
+from embedtune.models.packing import check_packable, pack, unpack
 from embedtune.models.pooling import pool
 
 _HUGE = 100_000  # tokenizers report 1e30 when they know no limit
@@ -62,6 +63,8 @@ def pad_token_id(tokenizer) -> int:
 class Embedder(nn.Module):
     # padded tokens per encode pass; None: ``batch_size`` texts whatever their length
     batch_tokens: int | None = DEFAULT_BATCH_TOKENS
+    # tokens per packed row (``pack_texts``); None: padded batches
+    pack_tokens: int | None = None
 
     def __init__(
         self, backbone: nn.Module, tokenizer, config: EmbedderConfig, compute_dtype: str = "fp32"
@@ -188,9 +191,19 @@ class Embedder(nn.Module):
             keep -= max(1, len(ids) - room)
         return encode("")[:room]  # the prompt alone is longer than the limit
 
+    def pack_texts(self, row_tokens: int | None) -> None:
+        """Collate texts end to end in rows of about ``row_tokens`` tokens from now on (no
+        padding computed; models/packing.py), after proving this model keeps packed texts
+        apart; None: back to padded batches. The embeddings are the padded ones'."""
+        if row_tokens is not None:
+            check_packable(self)
+        self.pack_tokens = row_tokens
+
     def collate(self, ids: Sequence[Sequence[int]]) -> dict[str, torch.Tensor]:
         """Pad to the longest sequence on the configured side; position ids follow the mask
-        so left padding does not shift positions."""
+        so left padding does not shift positions. Packed rows instead after ``pack_texts``."""
+        if self.pack_tokens is not None:
+            return pack(ids, self.pack_tokens, self.pad_id)
         longest = max(len(x) for x in ids)
         input_ids = torch.full((len(ids), longest), self.pad_id, dtype=torch.long)
         mask = torch.zeros((len(ids), longest), dtype=torch.long)
@@ -215,9 +228,16 @@ class Embedder(nn.Module):
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """(B, L) token batch -> (B, D) float32 sentence embeddings (with grad)."""
         batch = {k: v.to(self.device) for k, v in batch.items()}
+        inputs = {k: v for k, v in batch.items() if k not in ("text_index", "text_mask")}
+        if "text_index" in batch:
+            inputs["use_cache"] = False  # transformers reads packed rows only without a cache
         with self.autocast():
-            hidden = self.backbone(**batch).last_hidden_state  # (B, L, D)
-        emb = pool(hidden, batch["attention_mask"], self.config.pooling).float()  # (B, D)
+            hidden = self.backbone(**inputs).last_hidden_state  # (B, L, D) or packed (R, L, D)
+        if "text_index" in batch:
+            hidden, mask = unpack(hidden, batch), batch["text_mask"]  # (B, M, D), (B, M)
+        else:
+            mask = batch["attention_mask"]
+        emb = pool(hidden, mask, self.config.pooling).float()  # (B, D)
         return F.normalize(emb, dim=-1) if self.config.normalize else emb
 
     @torch.inference_mode()

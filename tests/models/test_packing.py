@@ -1,0 +1,94 @@
+"""Sequence packing (models/packing.py): packed rows give the padded batch's embeddings and
+gradients (Llama, and Gemma 3 with a sliding window shorter than a row), every text reads
+back its own tokens, and models that would let packed texts see each other are refused."""
+
+import pytest
+import torch
+
+from embedtune.data.triplets import read_triplets
+from embedtune.errors import ConfigError
+from embedtune.models import Embedder
+from embedtune.models.packing import first_fit, pack
+from embedtune.training.trainer import Trainer
+from tests.conftest import SENTENCES, tiny_config
+
+
+def test_rows_hold_each_text_once_within_the_row_size():
+    ids = [[1] * 5, [2] * 3, [3] * 4, [4] * 2, [5] * 9]
+    rows = first_fit([len(x) for x in ids], 8)
+    assert sorted(i for row in rows for i in row) == [0, 1, 2, 3, 4]
+    # rows hold up to 8 tokens, or the longest text's 9 (the tensor is that wide anyway)
+    assert max(sum(len(ids[i]) for i in row) for row in rows) == 9 and len(rows) == 3
+    batch = pack(ids, 8, pad_id=0)
+    assert batch["input_ids"].shape == (len(rows), 9)
+    flat = batch["input_ids"].flatten()
+    for i, x in enumerate(ids):
+        mask = batch["text_mask"][i].bool()
+        assert flat[batch["text_index"][i][mask]].tolist() == x
+        assert batch["position_ids"].flatten()[batch["text_index"][i][mask]].tolist() == list(
+            range(len(x))
+        )
+
+
+def _embed_with_grad(emb: Embedder, ids, packed: bool) -> tuple[torch.Tensor, dict]:
+    emb.pack_texts(12 if packed else None)
+    emb.zero_grad(set_to_none=True)
+    out = emb(emb.collate(ids))
+    (out * torch.linspace(-1, 1, out.shape[1])).sum().backward()  # a loss touching every row
+    grads = {n: p.grad.clone() for n, p in emb.named_parameters() if p.grad is not None}
+    return out.detach(), grads
+
+
+@pytest.mark.parametrize("pooling", ["last_token", "mean"])
+@pytest.mark.parametrize("attn", ["eager", "sdpa"])
+@pytest.mark.parametrize("which", ["llama", "gemma3"])
+def test_packed_rows_give_the_padded_embeddings_and_gradients(
+    tiny_decoder, tiny_gemma3, which, attn, pooling
+):
+    """fp32, so the only difference is summation order: within 1e-5 (of the largest entry,
+    for gradients). Rows of 12 tokens hold
+    several texts; Gemma 3's 4-token sliding window must count from each text's start."""
+    folder = tiny_decoder if which == "llama" else tiny_gemma3
+    emb = Embedder.load(folder, attn_implementation=attn, pooling=pooling)
+    ids = emb.token_ids(SENTENCES[:6] + ["a cat", "dogs"])
+    padded, g_padded = _embed_with_grad(emb, ids, packed=False)
+    packed, g_packed = _embed_with_grad(emb, ids, packed=True)
+    assert emb.collate(ids)["input_ids"].shape[0] < len(ids)  # texts really share rows
+    assert (packed - padded).abs().max() <= 1e-5
+    assert g_padded.keys() == g_packed.keys() and len(g_padded) > 0
+    for k in g_padded:  # within 1e-5 of each gradient's largest entry
+        scale = max(1.0, g_padded[k].abs().max().item())
+        assert (g_padded[k] - g_packed[k]).abs().max() <= 1e-5 * scale, k
+
+
+def test_encoders_and_bidirectional_decoders_are_refused(tiny_encoder, tiny_decoder):
+    """Neither builds its mask from position_ids: packed texts would attend to each other."""
+    for emb in (
+        Embedder.load(tiny_encoder),
+        Embedder.load(tiny_decoder, attention="bidirectional"),
+    ):
+        with pytest.raises(ConfigError, match="pack_tokens"):
+            emb.pack_texts(64)
+        assert emb.pack_tokens is None
+
+
+def test_a_packed_training_step_equals_a_padded_one(tiny_decoder, triplet_file, tmp_path):
+    def step(name, **kw):
+        cfg = tiny_config(tmp_path, tiny_decoder, name, max_steps=1, lora_dropout=0.0, **kw)
+        trainer = Trainer(cfg, read_triplets(triplet_file))
+        trainer.setup()
+        loss, _ = trainer.micro_batch_backward(list(range(8)), 1.0)
+        grads = {n: p.grad for n, p in trainer.embedder.named_parameters() if p.grad is not None}
+        return loss, grads, trainer.embedder.pack_tokens
+
+    loss, grads, none = step("padded")
+    packed_loss, packed_grads, row = step("packed", pack_tokens=32)
+    assert none is None and row == 32
+    assert packed_loss == pytest.approx(loss, abs=1e-6)
+    assert max((grads[k] - packed_grads[k]).abs().max().item() for k in grads) <= 1e-5
+
+
+def test_a_run_that_would_leak_stops_before_training(tiny_encoder, triplet_file, tmp_path):
+    cfg = tiny_config(tmp_path, tiny_encoder, "enc", lora=False, pack_tokens=64)
+    with pytest.raises(ConfigError, match="pack_tokens"):
+        Trainer(cfg, read_triplets(triplet_file)).setup()
