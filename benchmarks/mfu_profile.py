@@ -3,9 +3,9 @@
 1. Peak: the best bf16 matrix-multiply rate measured here (square and model-shaped matmuls).
 2. Model FLOPs of one training step, counted by ``torch.utils.flop_counter.FlopCounterMode``
    (forward and backward of every matmul and attention product, on the real batch), counted
-   on the batch packed as tightly as it goes (``pack_tokens`` 1: rows as wide as the longest
-   text), so padding is not counted as work; ``computed_tflop`` is what the step as run
-   computed (padding included, or a packed row's masked attention).
+   text by text (each text embedded alone and backpropagated), so padding is not counted as
+   work; ``computed_tflop`` is what the step as run computed (padding included, or a packed
+   row's masked attention).
 3. Step time: median over ``--steps`` steps of the real trainer code on real NLI triplets.
    MFU = step FLOPs / step time / peak.
 4. A ``torch.profiler`` table of one step: self CPU time per operator, top ``--top``.
@@ -56,6 +56,9 @@ def main() -> None:
     p.add_argument("--top", type=int, default=15)
     p.add_argument("--compile", action="store_true", help="torch.compile the backbone (probe)")
     p.add_argument("--pack-tokens", type=int, default=None, help="train with packed rows")
+    p.add_argument(
+        "--no-flops", action="store_true", help="time the steps only (no FLOP counts, no MFU)"
+    )
     p.add_argument("--data-dir", default=os.environ.get("EMBEDTUNE_DATA_DIR"))
     p.add_argument("--output", default=None)
     args = p.parse_args()
@@ -102,18 +105,25 @@ def main() -> None:
         step(batches[0])  # warm-up (and compilation, with --compile)
         print(f"first step: {time.perf_counter() - start:.1f} s", flush=True)
 
-        def count(idx, pack_tokens):
-            trainer.embedder.pack_texts(pack_tokens)
+        def count(work) -> int:
             counter = FlopCounterMode(display=False)
             with counter:
-                step(idx)
-            trainer.embedder.pack_texts(args.pack_tokens)
+                work()
             return counter.get_total_flops()
+
+        def texts_alone(idx):
+            """Each text of the step embedded alone (no padding) and backpropagated."""
+            emb = trainer.embedder
+            anchors, candidates = trainer.data.texts_of(idx)
+            for ids in anchors + candidates:
+                emb(emb.collate([ids])).sum().backward()
+            trainer.optimizer.zero_grad(set_to_none=True)
 
         times, flops, computed = [], [], []
         for idx in batches[1 : 1 + args.steps]:
-            flops.append(count(idx, 1))
-            computed.append(count(idx, args.pack_tokens))
+            if not args.no_flops:
+                flops.append(count(lambda: texts_alone(idx)))  # noqa: B023 (called at once)
+                computed.append(count(lambda: step(idx)))  # noqa: B023
             start = time.perf_counter()  # timed separately: the counter itself costs time
             step(idx)
             times.append(time.perf_counter() - start)
@@ -123,18 +133,18 @@ def main() -> None:
     total = sum(e.self_cpu_time_total for e in events)
     top = sorted(events, key=lambda e: -e.self_cpu_time_total)[: args.top]
     sec = statistics.median(times)
-    step_flops = statistics.median(flops)
+    step_flops = statistics.median(flops) if flops else None
     result = {
         "model": args.model,
         "batch": args.batch,
         "threads": torch.get_num_threads(),
         "matmul_peak_tflops": {k: round(v / 1e12, 3) for k, v in peaks.items()},
         "pack_tokens": args.pack_tokens,
-        "step_tflop": round(step_flops / 1e12, 3),
-        "computed_tflop": round(statistics.median(computed) / 1e12, 3),
+        "step_tflop": round(step_flops / 1e12, 3) if flops else None,
+        "computed_tflop": round(statistics.median(computed) / 1e12, 3) if computed else None,
         "median_step_s": round(sec, 3),
-        "achieved_tflops": round(step_flops / sec / 1e12, 3),
-        "mfu": round(step_flops / sec / peak, 3),
+        "achieved_tflops": round(step_flops / sec / 1e12, 3) if flops else None,
+        "mfu": round(step_flops / sec / peak, 3) if flops else None,
         "triplets_per_s": round(args.batch / sec, 2),
         "profile_top": [
             {
