@@ -92,3 +92,8 @@ def test_a_run_that_would_leak_stops_before_training(tiny_encoder, triplet_file,
     cfg = tiny_config(tmp_path, tiny_encoder, "enc", lora=False, pack_tokens=64)
     with pytest.raises(ConfigError, match="pack_tokens"):
         Trainer(cfg, read_triplets(triplet_file)).setup()
+
+
+def test_a_row_size_below_one_is_refused_naming_the_key(tmp_path, tiny_decoder):
+    with pytest.raises(ConfigError, match="`pack_tokens` must be >= 1, got 0"):
+        tiny_config(tmp_path, tiny_decoder, pack_tokens=0)
