@@ -86,10 +86,10 @@ class Embedder(nn.Module):
                 "set pooling to 'mean' or give the tokenizer an eos_token"
             )
         self.pad_id = pad_token_id(tokenizer)
-        base = backbone.get_base_model() if hasattr(backbone, "get_base_model") else backbone
+        base = self.base_model
         if config.attention == "bidirectional":
             make_bidirectional(base)
-        self._takes_position_ids = "position_ids" in inspect.signature(base.forward).parameters
+        self.takes_position_ids = "position_ids" in inspect.signature(base.forward).parameters
 
     # -- loading and saving -------------------------------------------------------------
     @classmethod
@@ -125,6 +125,12 @@ class Embedder(nn.Module):
         self.tokenizer.save_pretrained(folder)
         self.config.save(folder)
         return folder
+
+    @property
+    def base_model(self) -> nn.Module:
+        """The transformers model, inside the peft wrapper when a LoRA adapter is on."""
+        b = self.backbone
+        return b.get_base_model() if hasattr(b, "get_base_model") else b
 
     @property
     def device(self) -> torch.device:
@@ -215,7 +221,7 @@ class Embedder(nn.Module):
                 input_ids[i, longest - len(x) :] = torch.as_tensor(x)
                 mask[i, longest - len(x) :] = 1
         batch = {"input_ids": input_ids, "attention_mask": mask}
-        if self._takes_position_ids:
+        if self.takes_position_ids:
             batch["position_ids"] = (mask.cumsum(1) - 1).clamp(min=0)
         return batch
 
@@ -228,12 +234,13 @@ class Embedder(nn.Module):
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """(B, L) token batch -> (B, D) float32 sentence embeddings (with grad)."""
         batch = {k: v.to(self.device) for k, v in batch.items()}
+        packed = "text_index" in batch
         inputs = {k: v for k, v in batch.items() if k not in ("text_index", "text_mask")}
-        if "text_index" in batch:
+        if packed:
             inputs["use_cache"] = False  # transformers reads packed rows only without a cache
         with self.autocast():
             hidden = self.backbone(**inputs).last_hidden_state  # (B, L, D) or packed (R, L, D)
-        if "text_index" in batch:
+        if packed:
             hidden, mask = unpack(hidden, batch), batch["text_mask"]  # (B, M, D), (B, M)
         else:
             mask = batch["attention_mask"]

@@ -52,7 +52,7 @@ class OnnxEmbedder(Embedder):
         self.session, self.tokenizer, self.config = session, tokenizer, config
         self.compute_dtype = "fp32"
         self.input_names = [i.name for i in session.get_inputs()]
-        self._takes_position_ids = "position_ids" in self.input_names
+        self.takes_position_ids = "position_ids" in self.input_names
         self.pad_id = pad_token_id(tokenizer)
         # the graph's output width is symbolic after tracing: embed one token to read it
         self._dim = int(self.forward(self.collate([[self.pad_id]])).shape[1])

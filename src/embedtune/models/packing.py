@@ -21,7 +21,6 @@ decoder with the causal mask lifted) would let the texts of a row see each other
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Sequence
 
 import torch
@@ -117,12 +116,9 @@ def isolates_texts(backbone: nn.Module) -> bool:
 def check_packable(embedder) -> None:
     """Raise ConfigError unless ``embedder``'s model keeps packed texts apart (probed under
     its autocast: a LoRA adapter's fp32 weights sit beside bf16 ones)."""
-    base = embedder.backbone
-    base = base.get_base_model() if hasattr(base, "get_base_model") else base
+    base = embedder.base_model
     with embedder.autocast():
-        isolated = "position_ids" in inspect.signature(base.forward).parameters and (
-            isolates_texts(base)
-        )
+        isolated = embedder.takes_position_ids and isolates_texts(base)
     if not isolated:
         arch = ", ".join(getattr(base.config, "architectures", None) or [])
         raise ConfigError(
