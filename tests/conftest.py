@@ -32,9 +32,9 @@ def _tokenizer(template: str, specials: dict[str, str]):
     return PreTrainedTokenizerFast(tokenizer_object=tok, **specials), len(vocab)
 
 
-def build_tiny_decoder(path: Path, arch: str = "Llama", **extra) -> Path:
-    """A 2-layer decoder (``arch``: Llama, Phi, Gemma, ...) whose tokenizer adds BOS but never
-    EOS (like Gemma and Llama)."""
+def build_tiny_decoder(path: Path, arch: str = "Llama", layers: int = 2, **extra) -> Path:
+    """A decoder of ``layers`` layers (``arch``: Llama, Phi, Gemma, ...) whose tokenizer adds
+    BOS but never EOS (like Gemma and Llama)."""
     import torch
     import transformers
 
@@ -47,7 +47,7 @@ def build_tiny_decoder(path: Path, arch: str = "Llama", **extra) -> Path:
         vocab_size=vocab,
         hidden_size=32,
         intermediate_size=64,
-        num_hidden_layers=2,
+        num_hidden_layers=layers,
         num_attention_heads=4,
         num_key_value_heads=2,
         max_position_embeddings=64,

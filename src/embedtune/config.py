@@ -99,7 +99,12 @@ class TrainConfig:
     pack_tokens: int | None = _f(
         None,
         "lay each pass's texts end to end in rows of about this many tokens (no padding "
-        "computed, same embeddings; decoders with causal attention)",
+        "computed, same embeddings; decoders with causal attention); 0 or unset: padded",
+    )
+    compile: bool = _f(
+        False,
+        "torch.compile each transformer layer (fuses the element-wise work; the first run "
+        "on a machine compiles for about a minute, later runs load inductor's disk cache)",
     )
     epochs: float = _f(1.0, "passes over the data (when max_steps is not set)")
     max_steps: int | None = _f(None, "stop after this many steps (sets the schedule length)")
@@ -193,8 +198,8 @@ class TrainConfig:
             raise ConfigError(f"`lora_dropout` must be in [0, 1), got {self.lora_dropout}")
         if self.mini_batch_size is not None and self.mini_batch_size < 1:
             raise ConfigError(f"`mini_batch_size` must be >= 1, got {self.mini_batch_size}")
-        if self.pack_tokens is not None and self.pack_tokens < 1:
-            raise ConfigError(f"`pack_tokens` must be >= 1, got {self.pack_tokens}")
+        if self.pack_tokens is not None and self.pack_tokens < 0:
+            raise ConfigError(f"`pack_tokens` must be >= 0 (0: off), got {self.pack_tokens}")
         if self.max_steps is not None and self.max_steps < 1:
             raise ConfigError(f"`max_steps` must be >= 1, got {self.max_steps}")
         if self.max_minutes is not None and self.max_minutes <= 0:

@@ -81,7 +81,7 @@ def test_a_packed_training_step_equals_a_padded_one(tiny_decoder, triplet_file, 
         grads = {n: p.grad for n, p in trainer.embedder.named_parameters() if p.grad is not None}
         return loss, grads, trainer.embedder.pack_tokens
 
-    loss, grads, none = step("padded")
+    loss, grads, none = step("padded", pack_tokens=0)  # 0: off (a recipe's packing undone)
     packed_loss, packed_grads, row = step("packed", pack_tokens=32)
     assert none is None and row == 32
     assert packed_loss == pytest.approx(loss, abs=1e-6)
@@ -94,6 +94,6 @@ def test_a_run_that_would_leak_stops_before_training(tiny_encoder, triplet_file,
         Trainer(cfg, read_triplets(triplet_file)).setup()
 
 
-def test_a_row_size_below_one_is_refused_naming_the_key(tmp_path, tiny_decoder):
-    with pytest.raises(ConfigError, match="`pack_tokens` must be >= 1, got 0"):
-        tiny_config(tmp_path, tiny_decoder, pack_tokens=0)
+def test_a_negative_row_size_is_refused_naming_the_key(tmp_path, tiny_decoder):
+    with pytest.raises(ConfigError, match=r"`pack_tokens` must be >= 0 \(0: off\), got -1"):
+        tiny_config(tmp_path, tiny_decoder, pack_tokens=-1)

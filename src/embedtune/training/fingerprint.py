@@ -33,6 +33,7 @@ HARMLESS = {
     "data_dir",
     "device",
     "attn_implementation",
+    "compile",
     "data",
     # what final/ is averaged from, not the trajectory (snapshot files are named by step)
     "average_last",

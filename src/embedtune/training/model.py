@@ -9,6 +9,7 @@ from embedtune.config import TrainConfig
 from embedtune.losses import InfoNCELoss, MatryoshkaLoss
 from embedtune.losses.matryoshka import check_dims
 from embedtune.models import Embedder
+from embedtune.models.compiling import compile_layers
 from embedtune.models.lora import apply_lora, check_targets
 
 
@@ -38,7 +39,8 @@ def build_embedder(cfg: TrainConfig, device: torch.device | str = "cpu") -> Embe
 
 def make_trainable(embedder: Embedder, cfg: TrainConfig) -> list[torch.nn.Parameter]:
     """LoRA (seeded, so its init does not depend on what ran before) or full fine-tuning,
-    gradient checkpointing if asked; returns the parameters the optimizer updates."""
+    gradient checkpointing and compiled layers if asked (after LoRA, which replaces modules
+    inside the layers); returns the parameters the optimizer updates."""
     torch.manual_seed(cfg.seed)
     if not cfg.lora and embedder.config.adapter:  # a trained adapter run, now fully trained
         embedder.backbone = embedder.backbone.merge_and_unload().requires_grad_(True)
@@ -51,6 +53,8 @@ def make_trainable(embedder: Embedder, cfg: TrainConfig) -> list[torch.nn.Parame
         )
         if cfg.lora:
             embedder.backbone.enable_input_require_grads()
+    if cfg.compile:
+        compile_layers(embedder.base_model)
     return [p for p in embedder.parameters() if p.requires_grad]
 
 

@@ -77,7 +77,9 @@ class Trainer:
         else:
             self.embedder.to(self.device)
         setup_model.check_model(self.embedder, cfg)
-        self.embedder.pack_texts(cfg.pack_tokens)  # refused here, before any work, if unsafe
+        self.embedder.pack_texts(
+            cfg.pack_tokens or None
+        )  # refused here, before any work, if unsafe
         before = self.out / "before.json"
         if checkpoints:
             self.before = json.loads(before.read_text()) if before.is_file() else None
