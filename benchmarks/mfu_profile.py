@@ -11,7 +11,8 @@
 4. A ``torch.profiler`` table of one step: self CPU time per operator, top ``--top``.
 
     EMBEDTUNE_DATA_DIR=../shared/data python benchmarks/mfu_profile.py --batch 32 --steps 8
-    ... --pack-tokens 256   # the same with sequence packing (models/packing.py)
+    ... --pack-tokens 96   # the same with sequence packing (models/packing.py)
+    ... --pack-tokens 96 --compile layers   # and compiled layers (models/compiling.py)
 """
 
 from __future__ import annotations
@@ -54,7 +55,12 @@ def main() -> None:
     p.add_argument("--lora-dropout", type=float, default=0.0)
     p.add_argument("--attn", default="eager")
     p.add_argument("--top", type=int, default=15)
-    p.add_argument("--compile", action="store_true", help="torch.compile the backbone (probe)")
+    p.add_argument(
+        "--compile",
+        choices=["layers", "whole"],
+        help="layers: the recipe's `compile` (each transformer layer); whole: the whole "
+        "backbone (a probe)",
+    )
     p.add_argument("--pack-tokens", type=int, default=None, help="train with packed rows")
     p.add_argument(
         "--no-flops", action="store_true", help="time the steps only (no FLOP counts, no MFU)"
@@ -83,6 +89,7 @@ def main() -> None:
             lora_dropout=args.lora_dropout,
             attn_implementation=args.attn,
             pack_tokens=args.pack_tokens,
+            compile=args.compile == "layers",
             max_steps=args.steps + 2,
             eval_every=0,
             eval_tasks="",
@@ -91,7 +98,7 @@ def main() -> None:
         trainer = Trainer(cfg, triplets)
         trainer.setup()
         trainer.embedder.train()
-        if args.compile:
+        if args.compile == "whole":
             trainer.embedder.backbone.compile(dynamic=True)
         batches = epoch_batches(
             trainer.data.lengths, cfg.batch_size, cfg.seed, 0, cfg.group_by_length
@@ -103,7 +110,8 @@ def main() -> None:
 
         start = time.perf_counter()
         step(batches[0])  # warm-up (and compilation, with --compile)
-        print(f"first step: {time.perf_counter() - start:.1f} s", flush=True)
+        first_step = time.perf_counter() - start
+        print(f"first step: {first_step:.1f} s", flush=True)
 
         def count(work) -> int:
             counter = FlopCounterMode(display=False)
@@ -140,6 +148,8 @@ def main() -> None:
         "threads": torch.get_num_threads(),
         "matmul_peak_tflops": {k: round(v / 1e12, 3) for k, v in peaks.items()},
         "pack_tokens": args.pack_tokens,
+        "compile": args.compile,
+        "first_step_s": round(first_step, 1),
         "step_tflop": round(step_flops / 1e12, 3) if flops else None,
         "computed_tflop": round(statistics.median(computed) / 1e12, 3) if computed else None,
         "median_step_s": round(sec, 3),
