@@ -57,6 +57,8 @@ def child(args) -> None:
     triplets = read_triplets(str(Path(args.data_dir) / "nli" / "triplets.tsv"))
     with tempfile.TemporaryDirectory() as tmp:
         overrides = {"max_steps": args.steps, "eval_tasks": "", "eval_before": False}
+        # the padded, uncompiled step its results measured
+        overrides |= {"pack_tokens": 0, "compile": False}
         overrides |= {"output_dir": tmp, "model": args.model, "batch_size": args.batch_size}
         cfg = load_config(args.config, overrides)
         trainer = Trainer(cfg, triplets)

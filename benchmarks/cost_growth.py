@@ -67,6 +67,8 @@ def train_cell(args, triplets, batch: int, length: int | None) -> dict:
             "eval_tasks": "",
             "eval_before": False,
             "output_dir": tmp,
+            "pack_tokens": 0,  # the padded, uncompiled step its results measured
+            "compile": False,
         }
         if length is not None:
             overrides["max_length"] = length

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${EMBEDTUNE_DATA_DIR:?set EMBEDTUNE_DATA_DIR to the data folder}"
 common=(--config configs/cpu-gemma3-270m.yaml --max-steps 60 --max-minutes 60 --eval-every 20
-        --save-every 1000 --eval-tasks stsb-dev)
+        --save-every 1000 --eval-tasks stsb-dev --pack-tokens 0 --no-compile)  # as measured
 rm -rf runs/scale-2proc runs/scale-1proc
 torchrun --standalone --nproc-per-node 2 -m embedtune train "${common[@]}" --output-dir runs/scale-2proc
 embedtune train "${common[@]}" --output-dir runs/scale-1proc
