@@ -79,3 +79,19 @@ def test_a_suffix_prompt_survives_truncation(tiny_decoder):
     # a prompt without a suffix truncates as before, EOS last
     plain = Embedder.load(tiny_decoder, prompt="the {}", max_length=6).token_ids([long_text])[0]
     assert len(plain) == 6 and plain[-1] == emb.tokenizer.eos_token_id
+
+
+def test_no_kv_cache_is_built_when_embedding(tiny_decoder, tiny_encoder):
+    """An embedder never decodes on: a cache would copy every layer's keys and values (and
+    recompile compiled layers on each pass)."""
+    for folder in (tiny_decoder, tiny_encoder):
+        emb = Embedder.load(folder)
+        seen = []
+        emb.base_model.register_forward_hook(
+            lambda m, args, kwargs, out: seen.append(
+                (kwargs.get("use_cache"), getattr(out, "past_key_values", None))
+            ),
+            with_kwargs=True,
+        )
+        emb.encode(["a cat sits", "a dog runs fast"])
+        assert seen == [(False, None)], folder

@@ -89,7 +89,11 @@ class Embedder(nn.Module):
         base = self.base_model
         if config.attention == "bidirectional":
             make_bidirectional(base)
-        self.takes_position_ids = "position_ids" in inspect.signature(base.forward).parameters
+        takes = inspect.signature(base.forward).parameters
+        self.takes_position_ids = "position_ids" in takes
+        # no KV cache: packed rows are read only without one, and filling one copies keys
+        # and values in every layer and recompiles compiled layers on every pass
+        self.takes_use_cache = "use_cache" in takes
 
     # -- loading and saving -------------------------------------------------------------
     @classmethod
@@ -234,16 +238,13 @@ class Embedder(nn.Module):
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """(B, L) token batch -> (B, D) float32 sentence embeddings (with grad)."""
         batch = {k: v.to(self.device) for k, v in batch.items()}
-        packed = "text_index" in batch
         inputs = {k: v for k, v in batch.items() if k not in ("text_index", "text_mask")}
-        if packed:
-            inputs["use_cache"] = False  # transformers reads packed rows only without a cache
+        inputs |= {"use_cache": False} if self.takes_use_cache else {}
         with self.autocast():
             hidden = self.backbone(**inputs).last_hidden_state  # (B, L, D) or packed (R, L, D)
-        if packed:
-            hidden, mask = unpack(hidden, batch), batch["text_mask"]  # (B, M, D), (B, M)
-        else:
-            mask = batch["attention_mask"]
+        mask = batch.get("attention_mask")
+        if "text_index" in batch:  # packed rows -> (B, M, D) states, (B, M) mask
+            hidden, mask = unpack(hidden, batch), batch["text_mask"]
         emb = pool(hidden, mask, self.config.pooling).float()  # (B, D)
         return F.normalize(emb, dim=-1) if self.config.normalize else emb
 
