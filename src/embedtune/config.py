@@ -104,7 +104,7 @@ class TrainConfig:
     compile: bool = _f(
         False,
         "torch.compile each transformer layer (fuses the element-wise work; the first run "
-        "on a machine compiles for about a minute, later runs load inductor's disk cache)",
+        "on a machine compiles for about 40 s, later runs load inductor's disk cache)",
     )
     epochs: float = _f(1.0, "passes over the data (when max_steps is not set)")
     max_steps: int | None = _f(None, "stop after this many steps (sets the schedule length)")

@@ -94,3 +94,18 @@ def test_compiling_on_cpu_without_a_cxx_compiler_is_refused_before_any_work(
     with pytest.raises(ConfigError, match=r"`compile`: .*C\+\+ compiler.*--no-compile"):
         compile_layers(emb.base_model)
     assert all(layer._compiled_call_impl is None for layer in emb.base_model.layers)
+
+
+def test_a_run_without_a_cxx_compiler_stops_before_any_work(
+    tiny_decoder, triplet_file, tmp_path, monkeypatch
+):
+    from embedtune.data.triplets import read_triplets
+    from embedtune.training.trainer import Trainer
+    from tests.conftest import tiny_config
+
+    monkeypatch.setenv("CXX", "")
+    monkeypatch.setattr("shutil.which", lambda name: None)
+    cfg = tiny_config(tmp_path, tiny_decoder, compile=True)
+    trainer = Trainer(cfg, read_triplets(triplet_file))
+    with pytest.raises(ConfigError, match="C\\+\\+ compiler"):
+        trainer.setup()

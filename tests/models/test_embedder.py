@@ -88,7 +88,7 @@ def test_no_kv_cache_is_built_when_embedding(tiny_decoder, tiny_encoder):
         emb = Embedder.load(folder)
         seen = []
         emb.base_model.register_forward_hook(
-            lambda m, args, kwargs, out: seen.append(
+            lambda m, args, kwargs, out, seen=seen: seen.append(
                 (kwargs.get("use_cache"), getattr(out, "past_key_values", None))
             ),
             with_kwargs=True,

@@ -28,6 +28,7 @@ from embedtune.data.triplets import Triplets
 from embedtune.errors import TrainingError
 from embedtune.log import log
 from embedtune.models import Embedder
+from embedtune.models.compiling import check_compiler
 from embedtune.training import checkpoint as ckpt
 from embedtune.training import gradcache
 from embedtune.training import model as setup_model
@@ -77,9 +78,10 @@ class Trainer:
         else:
             self.embedder.to(self.device)
         setup_model.check_model(self.embedder, cfg)
-        self.embedder.pack_texts(
-            cfg.pack_tokens or None
-        )  # refused here, before any work, if unsafe
+        # refused here, before any work, if unsafe or impossible
+        self.embedder.pack_texts(cfg.pack_tokens or None)
+        if cfg.compile:
+            check_compiler(self.device.type)
         before = self.out / "before.json"
         if checkpoints:
             self.before = json.loads(before.read_text()) if before.is_file() else None
