@@ -191,6 +191,29 @@ def tiny_config(tmp_path, model, name="run", **kw):
     return TrainConfig(**base)
 
 
+def embed_with_grad(emb, ids):
+    """Embeddings of token ``ids`` and the gradients of a loss touching every row and
+    dimension: what a fast path (packed rows, compiled layers) must leave unchanged."""
+    import torch
+
+    emb.zero_grad(set_to_none=True)
+    out = emb(emb.collate(ids))
+    (out * torch.linspace(-1, 1, out.shape[1])).sum().backward()
+    grads = {n: p.grad.clone() for n, p in emb.named_parameters() if p.grad is not None}
+    return out.detach(), grads
+
+
+def assert_same_embeddings_and_grads(expected, actual, tol: float = 1e-5) -> None:
+    """Two ``embed_with_grad`` results agree within ``tol`` (gradients: of each one's largest
+    entry, or absolute below 1)."""
+    (out, grads), (other, other_grads) = expected, actual
+    assert (other - out).abs().max() <= tol
+    assert grads.keys() == other_grads.keys() and len(grads) > 0
+    for k in grads:
+        scale = max(1.0, grads[k].abs().max().item())
+        assert (grads[k] - other_grads[k]).abs().max() <= tol * scale, k
+
+
 @pytest.fixture(autouse=True)
 def _private_corpus_cache(tmp_path_factory, monkeypatch):
     """Tests never write corpus embeddings into the user's cache: $EMBEDTUNE_CACHE points at

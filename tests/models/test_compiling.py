@@ -6,11 +6,19 @@ import pytest
 import torch
 from torch import nn
 
+from embedtune.data.triplets import read_triplets
 from embedtune.errors import ConfigError
 from embedtune.models import Embedder
 from embedtune.models.compiling import compile_layers, layer_stack
 from embedtune.models.lora import apply_lora
-from tests.conftest import SENTENCES, build_tiny_decoder
+from embedtune.training.trainer import Trainer
+from tests.conftest import (
+    SENTENCES,
+    assert_same_embeddings_and_grads,
+    build_tiny_decoder,
+    embed_with_grad,
+    tiny_config,
+)
 
 
 def test_the_layer_stack_is_found_in_decoders_and_encoders(tiny_decoder, tiny_encoder):
@@ -20,14 +28,6 @@ def test_the_layer_stack_is_found_in_decoders_and_encoders(tiny_decoder, tiny_en
     assert layer_stack(encoder) is encoder.encoder.layer
     with pytest.raises(ConfigError, match="compile"):
         layer_stack(nn.Sequential(nn.Linear(2, 2)))
-
-
-def _embed_with_grad(emb: Embedder, ids) -> tuple[torch.Tensor, dict]:
-    emb.zero_grad(set_to_none=True)
-    out = emb(emb.collate(ids))
-    (out * torch.linspace(-1, 1, out.shape[1])).sum().backward()  # a loss touching every row
-    grads = {n: p.grad.clone() for n, p in emb.named_parameters() if p.grad is not None}
-    return out.detach(), grads
 
 
 @pytest.mark.parametrize("packed", [False, True])
@@ -56,14 +56,10 @@ def test_compiled_layers_give_the_plain_embeddings_and_gradients(tmp_path, packe
         if compiled:
             assert compile_layers(emb.base_model) == 4
         ids = emb.token_ids(SENTENCES[:6] + ["a cat", "dogs"])
-        results.append(_embed_with_grad(emb, ids))
-        results.append(_embed_with_grad(emb, ids[2:]))  # another shape: no wrong reuse
-    for (plain, g_plain), (comp, g_comp) in (results[0:3:2], results[1:4:2]):
-        assert (comp - plain).abs().max() <= 1e-5
-        assert g_plain.keys() == g_comp.keys() and len(g_plain) > 0
-        for k in g_plain:
-            scale = max(1.0, g_plain[k].abs().max().item())
-            assert (g_plain[k] - g_comp[k]).abs().max() <= 1e-5 * scale, k
+        results.append(embed_with_grad(emb, ids))
+        results.append(embed_with_grad(emb, ids[2:]))  # another shape: no wrong reuse
+    for plain, compiled in zip(results[:2], results[2:]):
+        assert_same_embeddings_and_grads(plain, compiled, tol=1e-5)
 
 
 def test_a_run_compiles_its_layers_after_lora_and_saves_plain_weights(
@@ -71,10 +67,6 @@ def test_a_run_compiles_its_layers_after_lora_and_saves_plain_weights(
 ):
     """``compile: true`` compiles the layers once LoRA sits inside them; compiling is lazy
     (nothing runs here) and leaves the weights' names, so checkpoints and exports load."""
-    from embedtune.data.triplets import read_triplets
-    from embedtune.training.trainer import Trainer
-    from tests.conftest import tiny_config
-
     trainer = Trainer(
         tiny_config(tmp_path, tiny_decoder, compile=True), read_triplets(triplet_file)
     )
@@ -99,10 +91,6 @@ def test_compiling_on_cpu_without_a_cxx_compiler_is_refused_before_any_work(
 def test_a_run_without_a_cxx_compiler_stops_before_any_work(
     tiny_decoder, triplet_file, tmp_path, monkeypatch
 ):
-    from embedtune.data.triplets import read_triplets
-    from embedtune.training.trainer import Trainer
-    from tests.conftest import tiny_config
-
     monkeypatch.setenv("CXX", "")
     monkeypatch.setattr("shutil.which", lambda name: None)
     cfg = tiny_config(tmp_path, tiny_decoder, compile=True)

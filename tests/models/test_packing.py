@@ -3,14 +3,18 @@ gradients (Llama, and Gemma 3 with a sliding window shorter than a row), every t
 back its own tokens, and models that would let packed texts see each other are refused."""
 
 import pytest
-import torch
 
 from embedtune.data.triplets import read_triplets
 from embedtune.errors import ConfigError
 from embedtune.models import Embedder
 from embedtune.models.packing import first_fit, pack
 from embedtune.training.trainer import Trainer
-from tests.conftest import SENTENCES, tiny_config
+from tests.conftest import (
+    SENTENCES,
+    assert_same_embeddings_and_grads,
+    embed_with_grad,
+    tiny_config,
+)
 
 
 def test_rows_hold_each_text_once_within_the_row_size():
@@ -30,15 +34,6 @@ def test_rows_hold_each_text_once_within_the_row_size():
         )
 
 
-def _embed_with_grad(emb: Embedder, ids, packed: bool) -> tuple[torch.Tensor, dict]:
-    emb.pack_texts(12 if packed else None)
-    emb.zero_grad(set_to_none=True)
-    out = emb(emb.collate(ids))
-    (out * torch.linspace(-1, 1, out.shape[1])).sum().backward()  # a loss touching every row
-    grads = {n: p.grad.clone() for n, p in emb.named_parameters() if p.grad is not None}
-    return out.detach(), grads
-
-
 @pytest.mark.parametrize("pooling", ["last_token", "mean"])
 @pytest.mark.parametrize("attn", ["eager", "sdpa"])
 @pytest.mark.parametrize("which", ["llama", "gemma3"])
@@ -51,14 +46,11 @@ def test_packed_rows_give_the_padded_embeddings_and_gradients(
     folder = tiny_decoder if which == "llama" else tiny_gemma3
     emb = Embedder.load(folder, attn_implementation=attn, pooling=pooling)
     ids = emb.token_ids(SENTENCES[:6] + ["a cat", "dogs"])
-    padded, g_padded = _embed_with_grad(emb, ids, packed=False)
-    packed, g_packed = _embed_with_grad(emb, ids, packed=True)
+    padded = embed_with_grad(emb, ids)
+    emb.pack_texts(12)
+    packed = embed_with_grad(emb, ids)
     assert emb.collate(ids)["input_ids"].shape[0] < len(ids)  # texts really share rows
-    assert (packed - padded).abs().max() <= 1e-5
-    assert g_padded.keys() == g_packed.keys() and len(g_padded) > 0
-    for k in g_padded:  # within 1e-5 of each gradient's largest entry
-        scale = max(1.0, g_padded[k].abs().max().item())
-        assert (g_padded[k] - g_packed[k]).abs().max() <= 1e-5 * scale, k
+    assert_same_embeddings_and_grads(padded, packed, tol=1e-5)
 
 
 def test_encoders_and_bidirectional_decoders_are_refused(tiny_encoder, tiny_decoder):

@@ -7,9 +7,9 @@ length-grouped batches, about 37 % of the tokens a training step computes are pa
 texts end to end in rows of about ``row_tokens`` tokens (first fit, longest first), gives each
 text its own positions from 0, and passes no attention mask: transformers' mask helpers then
 read each reset of ``position_ids`` as the start of a new text and keep every text's attention
-inside itself (block-diagonal, causal within each block; only without a KV cache, so packed
-batches pass ``use_cache=False``). Each text's token states are read
-back into the padded (B, M, D) layout, so every pooling mode works unchanged.
+inside itself (block-diagonal, causal within each block; only without a KV cache, which
+``Embedder.forward`` never asks for). Each text's token states are read back into the padded
+(B, M, D) layout, so every pooling mode works unchanged.
 
 Rows of a few hundred tokens, not one row for the whole batch: attention is computed for the
 whole row, so its cost grows with the row's length squared.
