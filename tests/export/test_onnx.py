@@ -101,3 +101,18 @@ def test_a_damaged_graph_names_the_file(tiny_decoder, tmp_path):
     (tmp_path / "o" / "model.onnx").write_bytes(b"not a graph")
     with pytest.raises(Exception, match=r"model\.onnx: ONNX Runtime cannot load it"):
         Embedder.load(tmp_path / "o")
+
+
+def test_attention_is_traced_in_eager_form_and_the_model_is_left_as_it_was(
+    tiny_encoder, tmp_path
+):
+    import onnx
+
+    from embedtune.export.onnx import write_onnx
+
+    emb = Embedder.load(tiny_encoder, attn_implementation="sdpa")
+    write_onnx(emb, tmp_path)
+    ops = {node.op_type for node in onnx.load(str(tmp_path / "model.onnx")).graph.node}
+    # the exporter's SDPA masks every layer's full score matrix with IsNaN + Where
+    assert "Softmax" in ops and "IsNaN" not in ops
+    assert emb.backbone.config._attn_implementation == "sdpa"

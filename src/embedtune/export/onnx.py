@@ -9,11 +9,17 @@ have no fast bf16 matmul.
 The graph is traced with PyTorch's TorchScript exporter: the dynamo exporter took minutes
 for a 2-layer model here, and the traced graph proved shape-independent (tested on batches
 and lengths other than the traced one, under both paddings and sliding-window attention).
+
+Attention is traced in transformers' eager form (scores + additive mask, softmax), whatever
+the model runs with in PyTorch: the exporter spells SDPA out with a ``Where`` and an ``IsNaN``
+over every layer's full (batch, heads, length, length) scores, which took 45 % of ONNX
+Runtime's time on 512-token documents for all-MiniLM-L6-v2 (benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
 
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -37,6 +43,18 @@ class _Graph(nn.Module):
         return self.emb.forward(dict(zip(self.names, tensors)))
 
 
+@contextmanager
+def eager_attention(emb: Embedder):
+    """Run ``emb`` with transformers' eager attention inside the block, as it was after."""
+    model = getattr(emb.backbone, "get_base_model", lambda: emb.backbone)()
+    before = model.config._attn_implementation
+    model.set_attn_implementation("eager")
+    try:
+        yield
+    finally:
+        model.set_attn_implementation(before)
+
+
 def write_onnx(emb: Embedder, folder: Path) -> Path:
     """Trace ``emb`` (float32, on CPU) into ``folder/model.onnx`` with the batch and sequence
     dimensions left free, and save its tokenizer and settings beside it."""
@@ -47,7 +65,7 @@ def write_onnx(emb: Embedder, folder: Path) -> Path:
     batch = emb.collate(emb.token_ids(TEXTS[:3]))
     names = list(batch)
     free = {name: {0: "batch", 1: "sequence"} for name in names}
-    with warnings.catch_warnings():  # the tracer's notes on Python branches it fixed
+    with eager_attention(emb), warnings.catch_warnings():  # warnings: the tracer's notes
         warnings.simplefilter("ignore")
         torch.onnx.export(
             _Graph(emb, names).eval(),
