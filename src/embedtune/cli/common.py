@@ -38,7 +38,7 @@ def add_model_options(p: argparse.ArgumentParser, model_required: bool = True) -
         "--batch-tokens",
         type=int,
         help="at most this many padded tokens per encode pass, besides --batch-size texts "
-        "(default 4096: long texts go in smaller, faster passes on CPU)",
+        "(default 1024 on CPU, 4096 on a GPU: long texts go in smaller, faster passes)",
     )
     p.add_argument(
         "--dtype",

@@ -32,9 +32,9 @@ from embedtune.models.packing import check_packable, pack, unpack
 from embedtune.models.pooling import pool
 
 _HUGE = 100_000  # tokenizers report 1e30 when they know no limit
-# Padded tokens per encode pass (benchmarks/cost_growth.py --encode-batch-tokens): on a
-# 2-core Zen 5, gemma3-270m's 256- and 512-token texts embed fastest at 4096 a pass.
-DEFAULT_BATCH_TOKENS = 4096
+# Padded tokens per encode pass: real documents embed fastest at 1024 a pass on a 2-core
+# CPU (RESULTS.md, "Encoding backends"); accelerators keep the earlier, unmeasured 4096.
+DEFAULT_BATCH_TOKENS, ACCELERATOR_BATCH_TOKENS = 1024, 4096
 
 
 def check_batch_tokens(value: int | None) -> int | None:
@@ -114,8 +114,8 @@ class Embedder(nn.Module):
             dtype = overrides.pop("dtype", "fp32")
             backbone, tokenizer, config, device = load_parts(str(name_or_path), dtype, **overrides)
             embedder = cls(backbone, tokenizer, config, dtype).to(device)
-        if batch_tokens is not None:
-            embedder.batch_tokens = batch_tokens
+        if batch_tokens is not None or embedder.device.type != "cpu":
+            embedder.batch_tokens = batch_tokens or ACCELERATOR_BATCH_TOKENS
         return embedder
 
     def save(self, folder: str | Path) -> Path:
