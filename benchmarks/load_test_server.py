@@ -16,6 +16,7 @@ taken from the server; they parse with orjson to keep that small.
     python benchmarks/load_test_server.py --model gemma3-270m --clients 1,4,16 --rounds 3
     python benchmarks/load_test_server.py --model gemma3-270m --serve-args="--encode-batch 16"
     python benchmarks/load_test_server.py --model gemma3-270m --server-env OMP_WAIT_POLICY=PASSIVE
+    python benchmarks/load_test_server.py --model gemma3-270m --attn-implementation eager
 """
 
 from __future__ import annotations
@@ -136,6 +137,8 @@ def serve_round(args, batches) -> dict[int, dict]:
     cmd = [sys.executable, "-m", "embedtune", "serve", "--model", args.model]
     cmd += ["--dtype", args.dtype, "--port", str(port), "--max-batch", "64"]
     cmd += ["--max-wait-ms", "10", *shlex.split(args.serve_args)]
+    if args.attn_implementation:
+        cmd += ["--attn-implementation", args.attn_implementation]
     env = dict(os.environ, **dict(kv.split("=", 1) for kv in args.server_env))
     server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     try:
@@ -197,6 +200,10 @@ def main() -> None:
     p.add_argument("--dtype", default="bf16")
     p.add_argument("--serve-args", default="", help="extra `embedtune serve` flags")
     p.add_argument(
+        "--attn-implementation",
+        help="eager | sdpa, for the server and the plain encode alike (default: embedtune's)",
+    )
+    p.add_argument(
         "--server-env",
         action="append",
         default=[],
@@ -219,7 +226,7 @@ def main() -> None:
     rng = random.Random(0)
     batches = [rng.sample(pool, rng.randint(1, 16)) for _ in range(args.requests)]
     flat = [t for b in batches for t in b]
-    emb = Embedder.load(args.model, dtype=args.dtype)
+    emb = Embedder.load(args.model, dtype=args.dtype, attn_implementation=args.attn_implementation)
     emb.encode(flat[:64], batch_size=64)
     for passes in (64, 16):
         share = padding_share(emb, batches, 64, passes)
@@ -240,6 +247,8 @@ def main() -> None:
     cost = response_cost_ms(emb.dim)
     print(f"\n{len(batches)} requests, {len(flat)} texts, {args.rounds} rounds (medians)")
     print(f"serve flags: --max-batch 64 --max-wait-ms 10 {args.serve_args}".rstrip())
+    if args.attn_implementation:
+        print(f"attention (server and plain encode): {args.attn_implementation}")
     if args.server_env:
         print(f"server environment: {' '.join(args.server_env)}")
     print("| | texts/s | of plain encode | requests/s | p50 latency | p99 latency | errors |")
