@@ -17,6 +17,7 @@ taken from the server; they parse with orjson to keep that small.
     python benchmarks/load_test_server.py --model gemma3-270m --serve-args="--encode-batch 16"
     python benchmarks/load_test_server.py --model gemma3-270m --server-env OMP_WAIT_POLICY=PASSIVE
     python benchmarks/load_test_server.py --model gemma3-270m --attn-implementation eager
+    python benchmarks/load_test_server.py --model gemma3-270m --replay 64,128,256 --rounds 3
 """
 
 from __future__ import annotations
@@ -150,21 +151,45 @@ def serve_round(args, batches) -> dict[int, dict]:
         server.wait(timeout=30)
 
 
+def server_groups(batches: list[list[str]], max_batch: int) -> list[list[str]]:
+    """Consecutive requests taken together until ``max_batch`` texts, as the server takes them."""
+    groups, group = [], []
+    for request in batches:
+        group += request
+        if len(group) >= max_batch:
+            groups.append(group)
+            group = []
+    return groups + ([group] if group else [])
+
+
+def replay(emb, batches: list[list[str]], sizes: list[int], rounds: int) -> dict[str, list]:
+    """texts/s of ``Embedder.encode`` over the requests grouped as a server of each max batch
+    groups them, in this process (no HTTP, no threads), against all of them at once: what
+    batch formation alone costs. Groups and plain alternate within each round."""
+    runs: dict[str, list] = {}
+    flat = [t for b in batches for t in b]
+    for r in range(rounds):
+        for name, groups in [("plain", [flat])] + [
+            (f"groups of {n}", server_groups(batches, n)) for n in sizes
+        ]:
+            t0 = time.perf_counter()
+            for group in groups:
+                emb.encode(group, batch_size=64, show_progress=False)
+            runs.setdefault(name, []).append(len(flat) / (time.perf_counter() - t0))
+        print(f"[replay {r + 1}] " + ", ".join(f"{k}: {v[-1]:.1f}" for k, v in runs.items()))
+    return runs
+
+
 def padding_share(emb, batches: list[list[str]], max_batch: int, passes: int) -> float:
     """Padded tokens over real tokens when consecutive requests are taken as the server takes
     them (until ``max_batch`` texts), sorted by length and run ``passes`` texts at a time."""
-    lengths = iter(len(x) for x in emb.token_ids([t for b in batches for t in b]))
     real = padded = 0
-    group: list[int] = []
-    for request in batches:
-        group += [next(lengths) for _ in request]
-        if len(group) >= max_batch or request is batches[-1]:
-            group.sort(reverse=True)
-            real += sum(group)
-            padded += sum(
-                group[i] * len(group[i : i + passes]) for i in range(0, len(group), passes)
-            )
-            group = []
+    for group in server_groups(batches, max_batch):
+        lengths = sorted((len(x) for x in emb.token_ids(group)), reverse=True)
+        real += sum(lengths)
+        padded += sum(
+            lengths[i] * len(lengths[i : i + passes]) for i in range(0, len(lengths), passes)
+        )
     return padded / real - 1
 
 
@@ -211,6 +236,13 @@ def main() -> None:
         help="an environment variable for the server process (repeatable), e.g. "
         "OMP_WAIT_POLICY=PASSIVE",
     )
+    p.add_argument(
+        "--replay",
+        default="",
+        metavar="SIZES",
+        help="only replay the requests grouped as a server of each max batch would (e.g. "
+        "64,128,256), encoded in this process, against plain encode; --rounds rounds",
+    )
     p.add_argument("--max-seconds", type=float, default=600, help="per measurement")
     p.add_argument("--output", help="write the results as JSON here")
     args = p.parse_args()
@@ -231,6 +263,16 @@ def main() -> None:
     for passes in (64, 16):
         share = padding_share(emb, batches, 64, passes)
         print(f"padding in batches of 64 run {passes} at a time: {100 * share:.0f} %")
+    if args.replay:
+        runs = replay(emb, batches, [int(n) for n in args.replay.split(",")], args.rounds)
+        plain = statistics.median(runs["plain"])
+        for name, v in runs.items():
+            print(
+                f"| {name} | {statistics.median(v):.1f} | {100 * statistics.median(v) / plain:.0f} % |"
+            )
+        if args.output:
+            Path(args.output).write_text(json.dumps({"replay": runs}, indent=2) + "\n")
+        return
     if not args.rounds:
         return
     runs: dict[str, list[dict]] = {f"server-{c}": [] for c in args.clients} | {"plain": []}
