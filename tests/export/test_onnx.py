@@ -103,9 +103,7 @@ def test_a_damaged_graph_names_the_file(tiny_decoder, tmp_path):
         Embedder.load(tmp_path / "o")
 
 
-def test_attention_is_traced_in_eager_form_and_the_model_is_left_as_it_was(
-    tiny_encoder, tmp_path
-):
+def test_attention_is_traced_in_eager_form_and_the_model_is_left_as_it_was(tiny_encoder, tmp_path):
     import onnx
 
     from embedtune.export.onnx import write_onnx
