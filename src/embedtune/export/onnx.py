@@ -12,8 +12,8 @@ and lengths other than the traced one, under both paddings and sliding-window at
 
 Attention is traced in transformers' eager form (scores + additive mask, softmax), whatever
 the model runs with in PyTorch: the exporter spells SDPA out with a ``Where`` and an ``IsNaN``
-over every layer's full (batch, heads, length, length) scores, which took 45 % of ONNX
-Runtime's time on 512-token documents for all-MiniLM-L6-v2 (benchmarks/RESULTS.md).
+over every layer's full (batch, heads, length, length) scores, which took 26-45 % of ONNX
+Runtime's kernel time on 512-token documents for all-MiniLM-L6-v2 (benchmarks/onnx_profile.py).
 """
 
 from __future__ import annotations
