@@ -26,6 +26,13 @@ def test_a_token_bound_changes_the_passes_not_the_embeddings(tiny_decoder):
         emb.encode(SENTENCES, batch_tokens=0)
 
 
+def test_the_token_bound_is_1024_on_cpu_unless_set(tiny_decoder):
+    from embedtune.models.embedder import DEFAULT_BATCH_TOKENS
+
+    assert Embedder.load(tiny_decoder).batch_tokens == DEFAULT_BATCH_TOKENS == 1024
+    assert Embedder.load(tiny_decoder, batch_tokens=64).batch_tokens == 64
+
+
 def test_prompt_changes_the_input(tiny_decoder):
     plain = Embedder.load(tiny_decoder)
     prompted = Embedder.load(tiny_decoder, prompt="the {} is")
