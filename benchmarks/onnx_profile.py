@@ -15,11 +15,13 @@ import collections
 import contextlib
 import json
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-POOLING = {"gemma3-270m": "last_token", "minilm-l6": "mean"}
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from encode_backends import POOLING, texts_of  # noqa: E402  (the same models and documents)
 
 
 def main() -> None:
@@ -35,13 +37,12 @@ def main() -> None:
     args = p.parse_args()
 
     import onnxruntime as ort
+    import torch
 
-    from embedtune.evaluation.run import load_tasks
     from embedtune.export import onnx as onnx_export
     from embedtune.models import Embedder
 
-    (task,) = load_tasks("scifact", Path(args.data_dir))
-    docs = list(task.docs)[: args.n]
+    docs = texts_of("long", Path(args.data_dir), args.n)
     emb = Embedder.load(
         args.model,
         pooling=POOLING[args.model],
@@ -54,7 +55,8 @@ def main() -> None:
     onnx_export.write_onnx(emb, folder)
     onnx = Embedder.load(folder)
     options = ort.SessionOptions()
-    options.intra_op_num_threads, options.inter_op_num_threads = 2, 1
+    # the threads OnnxEmbedder.load gives a session
+    options.intra_op_num_threads, options.inter_op_num_threads = torch.get_num_threads(), 1
     options.enable_profiling, options.profile_file_prefix = True, str(folder / "profile")
     onnx.session = ort.InferenceSession(
         str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"]

@@ -46,7 +46,7 @@ class _Graph(nn.Module):
 @contextmanager
 def eager_attention(emb: Embedder):
     """Run ``emb`` with transformers' eager attention inside the block, as it was after."""
-    model = getattr(emb.backbone, "get_base_model", lambda: emb.backbone)()
+    model = emb.base_model
     before = model.config._attn_implementation
     model.set_attn_implementation("eager")
     try:
