@@ -163,6 +163,15 @@ def server_groups(batches: list[list[str]], max_batch: int) -> list[list[str]]:
     return groups + ([group] if group else [])
 
 
+def encode_rate(emb, groups: list[list[str]]) -> float:
+    """texts/s of ``Embedder.encode`` (batch 64, sorted by length within each call) over the
+    groups one call each: ``[all texts]`` is the plain encode every ratio here divides by."""
+    start = time.perf_counter()
+    for group in groups:
+        emb.encode(group, batch_size=64, show_progress=False)
+    return sum(len(g) for g in groups) / (time.perf_counter() - start)
+
+
 def replay(emb, batches: list[list[str]], sizes: list[int], rounds: int) -> dict[str, list]:
     """texts/s of ``Embedder.encode`` over the requests grouped as a server of each max batch
     groups them, in this process (no HTTP, no threads), against all of them at once: what
@@ -173,10 +182,7 @@ def replay(emb, batches: list[list[str]], sizes: list[int], rounds: int) -> dict
         for name, groups in [("plain", [flat])] + [
             (f"groups of {n}", server_groups(batches, n)) for n in sizes
         ]:
-            t0 = time.perf_counter()
-            for group in groups:
-                emb.encode(group, batch_size=64, show_progress=False)
-            runs.setdefault(name, []).append(len(flat) / (time.perf_counter() - t0))
+            runs.setdefault(name, []).append(encode_rate(emb, groups))
         print(f"[replay {r + 1}] " + ", ".join(f"{k}: {v[-1]:.1f}" for k, v in runs.items()))
     return runs
 
@@ -277,22 +283,17 @@ def main() -> None:
     if not args.rounds:
         return
 
-    def plain_rate() -> float:
-        t0 = time.perf_counter()
-        emb.encode(flat, batch_size=64, show_progress=False)
-        return len(flat) / (time.perf_counter() - t0)
-
     # plain encode just before and just after the server, their mean the round's 100 %: this
     # machine's plain encode ranged 136-183 texts/s between rounds, and one measurement after
     # the server let that drift into the ratio
     runs: dict[str, list[dict]] = {f"server-{c}": [] for c in args.clients} | {"plain": []}
-    plain_rate()  # untimed: the first pass over every shape builds kernels and caches
+    encode_rate(emb, [flat])  # untimed: the first pass over every shape builds kernels and caches
     for r in range(args.rounds):
-        before = plain_rate()
+        before = encode_rate(emb, [flat])
         for c, out in serve_round(args, batches).items():
             runs[f"server-{c}"].append(out)
             print(f"[round {r + 1}] {c} clients: {json.dumps(out)}", flush=True)
-        after = plain_rate()
+        after = encode_rate(emb, [flat])
         runs["plain"].append(
             {"texts_per_s": (before + after) / 2, "before": before, "after": after}
         )
