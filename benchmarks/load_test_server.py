@@ -19,6 +19,7 @@ taken from the server; they parse with orjson to keep that small.
     python benchmarks/load_test_server.py --model gemma3-270m --server-env OMP_WAIT_POLICY=PASSIVE
     python benchmarks/load_test_server.py --model gemma3-270m --attn-implementation eager
     python benchmarks/load_test_server.py --model gemma3-270m --replay 64,128,256 --rounds 3
+    python benchmarks/load_test_server.py --model gemma3-270m --pack-tokens 256
 """
 
 from __future__ import annotations
@@ -141,6 +142,8 @@ def serve_round(args, batches) -> dict[int, dict]:
     cmd += ["--max-wait-ms", "10", *shlex.split(args.serve_args)]
     if args.attn_implementation:
         cmd += ["--attn-implementation", args.attn_implementation]
+    if args.pack_tokens:
+        cmd += ["--pack-tokens", str(args.pack_tokens)]
     env = dict(os.environ, **dict(kv.split("=", 1) for kv in args.server_env))
     server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     try:
@@ -172,17 +175,24 @@ def encode_rate(emb, groups: list[list[str]]) -> float:
     return sum(len(g) for g in groups) / (time.perf_counter() - start)
 
 
-def replay(emb, batches: list[list[str]], sizes: list[int], rounds: int) -> dict[str, list]:
+def replay(
+    emb, batches: list[list[str]], sizes: list[int], rounds: int, pack_tokens: int | None = None
+) -> dict[str, list]:
     """texts/s of ``Embedder.encode`` over the requests grouped as a server of each max batch
     groups them, in this process (no HTTP, no threads), against all of them at once: what
-    batch formation alone costs. Groups and plain alternate within each round."""
+    batch formation alone costs. Groups and plain alternate within each round; with
+    ``pack_tokens``, each is encoded padded and then packed, so the two meet in every round."""
     runs: dict[str, list] = {}
     flat = [t for b in batches for t in b]
+    layouts = [None] + ([pack_tokens] if pack_tokens else [])
     for r in range(rounds):
         for name, groups in [("plain", [flat])] + [
             (f"groups of {n}", server_groups(batches, n)) for n in sizes
         ]:
-            runs.setdefault(name, []).append(encode_rate(emb, groups))
+            for rows in layouts:
+                emb.pack_texts(rows)
+                label = f"{name}, packed" if rows else name
+                runs.setdefault(label, []).append(encode_rate(emb, groups))
         print(f"[replay {r + 1}] " + ", ".join(f"{k}: {v[-1]:.1f}" for k, v in runs.items()))
     return runs
 
@@ -236,6 +246,12 @@ def main() -> None:
         help="eager | sdpa, for the server and the plain encode alike (default: embedtune's)",
     )
     p.add_argument(
+        "--pack-tokens",
+        type=int,
+        help="packed rows of this many tokens (no padding computed), for the server and the "
+        "plain encode alike (default: padded passes)",
+    )
+    p.add_argument(
         "--server-env",
         action="append",
         default=[],
@@ -248,7 +264,8 @@ def main() -> None:
         default="",
         metavar="SIZES",
         help="only replay the requests grouped as a server of each max batch would (e.g. "
-        "64,128,256), encoded in this process, against plain encode; --rounds rounds",
+        "64,128,256), encoded in this process, against plain encode; --rounds rounds; with "
+        "--pack-tokens, each arm padded and packed in turn",
     )
     p.add_argument("--max-seconds", type=float, default=600, help="per measurement")
     p.add_argument("--output", help="write the results as JSON here")
@@ -265,13 +282,19 @@ def main() -> None:
     rng = random.Random(0)
     batches = [rng.sample(pool, rng.randint(1, 16)) for _ in range(args.requests)]
     flat = [t for b in batches for t in b]
-    emb = Embedder.load(args.model, dtype=args.dtype, attn_implementation=args.attn_implementation)
+    emb = Embedder.load(
+        args.model,
+        dtype=args.dtype,
+        attn_implementation=args.attn_implementation,
+        pack_tokens=args.pack_tokens,
+    )
     emb.encode(flat[:64], batch_size=64)
     for passes in (64, 16):
         share = padding_share(emb, batches, 64, passes)
         print(f"padding in batches of 64 run {passes} at a time: {100 * share:.0f} %")
     if args.replay:
-        runs = replay(emb, batches, [int(n) for n in args.replay.split(",")], args.rounds)
+        sizes = [int(n) for n in args.replay.split(",")]
+        runs = replay(emb, batches, sizes, args.rounds, args.pack_tokens)
         plain = statistics.median(runs["plain"])
         for name, v in runs.items():
             print(
@@ -305,6 +328,8 @@ def main() -> None:
     print(f"serve flags: --max-batch 64 --max-wait-ms 10 {args.serve_args}".rstrip())
     if args.attn_implementation:
         print(f"attention (server and plain encode): {args.attn_implementation}")
+    if args.pack_tokens:
+        print(f"packed rows (server and plain encode): {args.pack_tokens} tokens")
     if args.server_env:
         print(f"server environment: {' '.join(args.server_env)}")
     print("| | texts/s | of plain encode | requests/s | p50 latency | p99 latency | errors |")

@@ -83,3 +83,23 @@ def test_a_token_bound_below_one_is_exit_2_before_anything_is_written(
     args = ["embed", "--model", str(tiny_encoder), "--input", str(src), "--output", str(out)]
     assert main([*args, "--batch-tokens", "0"]) == 2
     assert "batch_tokens" in capsys.readouterr().err and not out.exists()
+
+
+def test_packed_embedding_matches_and_an_encoder_is_refused(
+    tiny_decoder, tiny_encoder, tmp_path, capsys
+):
+    """`--pack-tokens`: the padded vectors from packed passes; a model whose mask would let
+    packed texts see each other is exit 2 naming the key, before anything is written."""
+    src = tmp_path / "in.txt"
+    src.write_text("\n".join(SENTENCES) + "\n")
+    for model, name in ((tiny_decoder, "dec.npy"), (tiny_encoder, "enc.npy")):
+        out = tmp_path / name
+        args = ["embed", "--model", str(model), "--input", str(src), "--output", str(out)]
+        code = main([*args, "--dtype", "fp32", "--batch-size", "4", "--pack-tokens", "24"])
+        if model == tiny_encoder:
+            assert code == 2 and "pack_tokens" in capsys.readouterr().err
+            assert not out.exists()
+        else:
+            assert code == 0
+            expected = Embedder.load(tiny_decoder).encode(SENTENCES)
+            assert np.abs(np.load(out) - expected).max() <= 1e-5

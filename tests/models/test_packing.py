@@ -6,7 +6,8 @@ import pytest
 
 from embedtune.data.triplets import read_triplets
 from embedtune.errors import ConfigError
-from embedtune.models import Embedder
+from embedtune.models import Embedder, packing
+from embedtune.models import embedder as embedder_module
 from embedtune.models.packing import first_fit, pack
 from embedtune.training.trainer import Trainer
 from tests.conftest import (
@@ -89,3 +90,29 @@ def test_a_run_that_would_leak_stops_before_training(tiny_encoder, triplet_file,
 def test_a_negative_row_size_is_refused_naming_the_key(tmp_path, tiny_decoder):
     with pytest.raises(ConfigError, match=r"`pack_tokens` must be >= 0 \(0: off\), got -1"):
         tiny_config(tmp_path, tiny_decoder, pack_tokens=-1)
+
+
+def test_packed_encoding_gives_the_padded_embeddings(tiny_gemma3, monkeypatch):
+    """``Embedder.load(pack_tokens=...)`` (``--pack-tokens``): passes bounded by real tokens,
+    each packed only where padding it would cost more (models/packing.py, ``pays_to_pack``).
+    Texts of mixed lengths in passes of 3 give both kinds of pass; fp32, within 1e-5."""
+    texts = SENTENCES + ["a cat", "dogs", "a much longer sentence about a cat " * 3]
+    padded = Embedder.load(tiny_gemma3).encode(texts, batch_size=3)
+    emb = Embedder.load(tiny_gemma3, pack_tokens=24)
+    assert emb.pack_tokens == 24
+    choices = []
+    real = packing.pays_to_pack
+    monkeypatch.setattr(
+        embedder_module, "pays_to_pack", lambda n: choices.append(real(n)) or real(n)
+    )
+    packed = emb.encode(texts, batch_size=3)
+    assert True in choices and False in choices  # both kinds of pass ran
+    assert abs(packed - padded).max() <= 1e-5
+
+
+def test_pack_tokens_at_load_is_checked(tiny_encoder, tiny_decoder):
+    with pytest.raises(ConfigError, match="pack_tokens"):
+        Embedder.load(tiny_encoder, pack_tokens=64)
+    with pytest.raises(ConfigError, match=r"`pack_tokens` must be >= 0"):
+        Embedder.load(tiny_decoder, pack_tokens=-5)
+    assert Embedder.load(tiny_decoder, pack_tokens=0).pack_tokens is None

@@ -41,6 +41,12 @@ def add_model_options(p: argparse.ArgumentParser, model_required: bool = True) -
         "(default 1024 on CPU, 4096 on a GPU: long texts go in smaller, faster passes)",
     )
     p.add_argument(
+        "--pack-tokens",
+        type=int,
+        help="encode texts laid end to end in rows of about this many tokens, so no padding "
+        "is computed (decoders with causal attention; 0 or unset: padded passes)",
+    )
+    p.add_argument(
         "--dtype",
         choices=DTYPE_NAMES,
         default="bf16",
@@ -84,6 +90,7 @@ def embedder_overrides(args: argparse.Namespace) -> dict:
         "document_prompt": args.document_prompt,
         "max_length": args.max_length,
         "batch_tokens": args.batch_tokens,
+        "pack_tokens": args.pack_tokens,
         "dtype": args.dtype,
         "device": args.device,
         "attn_implementation": args.attn_implementation,

@@ -28,10 +28,10 @@ from embedtune.dtypes import check_dtype, torch_dtype
 from embedtune.errors import ConfigError
 from embedtune.models.attention import make_bidirectional
 from embedtune.models.config import EmbedderConfig
-from embedtune.models.packing import check_packable, pack, unpack
+from embedtune.models.packing import check_packable, pack, pays_to_pack, unpack
 from embedtune.models.pooling import pool
+from embedtune.models.tokenization import model_max_length, pad_token_id, token_ids
 
-_HUGE = 100_000  # tokenizers report 1e30 when they know no limit
 # Padded tokens per encode pass: real documents embed fastest at 1024 a pass on a 2-core
 # CPU (RESULTS.md, "Encoding backends"); accelerators keep the earlier, unmeasured 4096.
 DEFAULT_BATCH_TOKENS, ACCELERATOR_BATCH_TOKENS = 1024, 4096
@@ -41,23 +41,6 @@ def check_batch_tokens(value: int | None) -> int | None:
     if value is not None and value < 1:
         raise ConfigError(f"`batch_tokens` must be >= 1, got {value}")
     return value
-
-
-def model_max_length(backbone: nn.Module, tokenizer) -> int:
-    """The longest input the model takes: tokenizer and position-table limits, whichever
-    is smaller (MTEB truncates the same way)."""
-    limits = [getattr(tokenizer, "model_max_length", None)]
-    limits.append(getattr(backbone.config, "max_position_embeddings", None))
-    usable = [int(x) for x in limits if isinstance(x, (int, float)) and 1 < x < _HUGE]
-    return min(usable) if usable else 512
-
-
-def pad_token_id(tokenizer) -> int:
-    """The id batches are padded with: the tokenizer's pad token, else its EOS (the attention
-    mask hides either), else 0."""
-    if tokenizer.pad_token_id is not None:
-        return tokenizer.pad_token_id
-    return tokenizer.eos_token_id if tokenizer.eos_token_id is not None else 0
 
 
 class Embedder(nn.Module):
@@ -103,19 +86,26 @@ class Embedder(nn.Module):
         max_length, append_eos, padding_side, attention ('bidirectional' lifts a decoder's
         causal mask), dtype ('fp32' | 'bf16'), device, attn_implementation ('eager' is
         faster than 'sdpa' for short texts on CPU), batch_tokens (padded tokens per encode
-        pass). A folder with ``model.onnx`` loads as an :class:`OnnxEmbedder` (ONNX Runtime)."""
+        pass), pack_tokens (encode packed rows of that many tokens: ``pack_texts``). A folder
+        with ``model.onnx`` loads as an :class:`OnnxEmbedder` (ONNX Runtime)."""
         from embedtune.models.loading import load_parts
         from embedtune.models.onnx_embedder import OnnxEmbedder, is_onnx_folder
 
         batch_tokens = check_batch_tokens(overrides.pop("batch_tokens", None))
+        pack_tokens = None
         if is_onnx_folder(name_or_path):  # `embedtune export --format onnx`
             embedder = OnnxEmbedder.load(name_or_path, **overrides)
         else:
+            pack_tokens = overrides.pop("pack_tokens", None)
+            if pack_tokens is not None and pack_tokens < 0:
+                raise ConfigError(f"`pack_tokens` must be >= 0 (0: off), got {pack_tokens}")
             dtype = overrides.pop("dtype", "fp32")
             backbone, tokenizer, config, device = load_parts(str(name_or_path), dtype, **overrides)
             embedder = cls(backbone, tokenizer, config, dtype).to(device)
         if batch_tokens is not None or embedder.device.type != "cpu":
             embedder.batch_tokens = batch_tokens or ACCELERATOR_BATCH_TOKENS
+        if pack_tokens:
+            embedder.pack_texts(pack_tokens)
         return embedder
 
     def save(self, folder: str | Path) -> Path:
@@ -148,58 +138,8 @@ class Embedder(nn.Module):
     def token_ids(
         self, texts: Sequence[str], max_length: int | None = None, role: str | None = None
     ) -> list[list[int]]:
-        """Token ids of each text after the prompt (of ``role``: "query", "document" or
-        None), truncated (to ``max_length`` or the configured limit), with the EOS last.
-
-        The EOS is appended by us, not by the tokenizer's template, so it is there
-        whatever the tokenizer does and survives truncation. A prompt with text after the
-        ``{}`` (PromptEOL's ``...means in one word: "``) is kept whole: the text inside it
-        is cut, never the end of the prompt.
-        """
-        cfg = self.config
-        prompt = cfg.prompt_for(role)
-        room = (max_length or cfg.max_length) - (1 if cfg.append_eos else 0)
-        prompted = [prompt.format(t) for t in texts]
-        if prompt.endswith("{}"):
-            ids = self.tokenizer(
-                prompted, add_special_tokens=True, truncation=True, max_length=room
-            )["input_ids"]
-        else:
-            ids = self.tokenizer(prompted, add_special_tokens=True)["input_ids"]
-            ids = [
-                x if len(x) <= room else self._fit_in_prompt(t, room, prompt)
-                for t, x in zip(texts, ids)
-            ]
-        if cfg.append_eos:
-            eos = self.tokenizer.eos_token_id
-            ids = [x if x and x[-1] == eos else x + [eos] for x in ids]
-        return ids
-
-    def _fit_in_prompt(self, text: str, room: int, prompt: str) -> list[int]:
-        """Ids of the prompt around the longest prefix of ``text`` that fits in ``room``
-        tokens. The text is cut at a token boundary (from the tokenizer's offsets, or by
-        characters for tokenizers without them), then the whole prompt is tokenized again,
-        so the ids are what the tokenizer gives for that shorter text."""
-
-        def encode(cut: str) -> list[int]:
-            return self.tokenizer(prompt.format(cut), add_special_tokens=True)["input_ids"]
-
-        try:
-            ends = [
-                end
-                for _, end in self.tokenizer(
-                    text, add_special_tokens=False, return_offsets_mapping=True
-                )["offset_mapping"]
-            ]
-        except (NotImplementedError, ValueError, KeyError):
-            ends = list(range(1, len(text) + 1))  # no offsets: cut by characters
-        keep = len(ends) - (len(encode(text)) - room)
-        while keep > 0:
-            ids = encode(text[: ends[keep - 1]])
-            if len(ids) <= room:
-                return ids
-            keep -= max(1, len(ids) - room)
-        return encode("")[:room]  # the prompt alone is longer than the limit
+        """Token ids after the prompt of ``role``, truncated, EOS last (models/tokenization.py)."""
+        return token_ids(self.tokenizer, self.config, texts, max_length, role)
 
     def pack_texts(self, row_tokens: int | None) -> None:
         """Collate texts end to end in rows of about ``row_tokens`` tokens from now on (no
@@ -209,10 +149,11 @@ class Embedder(nn.Module):
             check_packable(self)
         self.pack_tokens = row_tokens
 
-    def collate(self, ids: Sequence[Sequence[int]]) -> dict[str, torch.Tensor]:
+    def collate(self, ids: Sequence[Sequence[int]], packed: bool = True) -> dict[str, torch.Tensor]:
         """Pad to the longest sequence on the configured side; position ids follow the mask
-        so left padding does not shift positions. Packed rows instead after ``pack_texts``."""
-        if self.pack_tokens is not None:
+        so left padding does not shift positions. Packed rows instead after ``pack_texts``,
+        unless ``packed`` is False."""
+        if self.pack_tokens is not None and packed:
             return pack(ids, self.pack_tokens, self.pad_id)
         longest = max(len(x) for x in ids)
         input_ids = torch.full((len(ids), longest), self.pad_id, dtype=torch.long)
@@ -290,9 +231,11 @@ class Embedder(nn.Module):
             for base in range(0, len(texts), chunk_size):
                 ids = self.token_ids(texts[base : base + chunk_size], role=role)
                 lengths = [len(x) for x in ids]
-                for chunk in token_bounded_chunks(lengths, batch_size, batch_tokens):
-                    rows = [base + i for i in chunk]
-                    out[rows] = self.forward(self.collate([ids[i] for i in chunk])).cpu()
+                packing = self.pack_tokens is not None  # passes bounded by real tokens
+                for chunk in token_bounded_chunks(lengths, batch_size, batch_tokens, packing):
+                    rows, pass_ids = [base + i for i in chunk], [ids[i] for i in chunk]
+                    packed = packing and pays_to_pack([lengths[i] for i in chunk])
+                    out[rows] = self.forward(self.collate(pass_ids, packed)).cpu()
                     bar.update(len(chunk))
         finally:
             self.train(was_training)

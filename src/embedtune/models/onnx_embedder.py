@@ -18,7 +18,8 @@ from torch import nn
 from embedtune.errors import ConfigError, EmbedtuneError
 from embedtune.log import log
 from embedtune.models.config import EmbedderConfig
-from embedtune.models.embedder import Embedder, pad_token_id
+from embedtune.models.embedder import Embedder
+from embedtune.models.tokenization import pad_token_id
 
 ONNX_FILE = "model.onnx"
 _BAKED = ("pooling", "attention", "normalize")  # in the graph; fixed at export
