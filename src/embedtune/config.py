@@ -24,6 +24,14 @@ from embedtune.errors import ConfigError
 from embedtune.losses.matryoshka import check_dims
 
 
+def check_pack_tokens(value: int | None) -> int | None:
+    """The packed row size a training run or an encoder uses: None when packing is off (unset
+    or 0, so a recipe's packing can be undone from the command line)."""
+    if value is not None and value < 0:
+        raise ConfigError(f"`pack_tokens` must be >= 0 (0: off), got {value}")
+    return value or None
+
+
 def _f(default, help: str):
     if isinstance(default, list):
         return field(default_factory=lambda: list(default), metadata={"help": help})
@@ -198,8 +206,7 @@ class TrainConfig:
             raise ConfigError(f"`lora_dropout` must be in [0, 1), got {self.lora_dropout}")
         if self.mini_batch_size is not None and self.mini_batch_size < 1:
             raise ConfigError(f"`mini_batch_size` must be >= 1, got {self.mini_batch_size}")
-        if self.pack_tokens is not None and self.pack_tokens < 0:
-            raise ConfigError(f"`pack_tokens` must be >= 0 (0: off), got {self.pack_tokens}")
+        check_pack_tokens(self.pack_tokens)
         if self.max_steps is not None and self.max_steps < 1:
             raise ConfigError(f"`max_steps` must be >= 1, got {self.max_steps}")
         if self.max_minutes is not None and self.max_minutes <= 0:

@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from embedtune.config import check_pack_tokens
 from embedtune.data.batching import token_bounded_chunks
 from embedtune.dtypes import check_dtype, torch_dtype
 from embedtune.errors import ConfigError
@@ -96,9 +97,7 @@ class Embedder(nn.Module):
         if is_onnx_folder(name_or_path):  # `embedtune export --format onnx`
             embedder = OnnxEmbedder.load(name_or_path, **overrides)
         else:
-            pack_tokens = overrides.pop("pack_tokens", None)
-            if pack_tokens is not None and pack_tokens < 0:
-                raise ConfigError(f"`pack_tokens` must be >= 0 (0: off), got {pack_tokens}")
+            pack_tokens = check_pack_tokens(overrides.pop("pack_tokens", None))
             dtype = overrides.pop("dtype", "fp32")
             backbone, tokenizer, config, device = load_parts(str(name_or_path), dtype, **overrides)
             embedder = cls(backbone, tokenizer, config, dtype).to(device)
@@ -228,10 +227,10 @@ class Embedder(nn.Module):
         was_training = self.training
         self.eval()
         try:
+            packing = self.pack_tokens is not None  # passes bounded by real tokens
             for base in range(0, len(texts), chunk_size):
                 ids = self.token_ids(texts[base : base + chunk_size], role=role)
                 lengths = [len(x) for x in ids]
-                packing = self.pack_tokens is not None  # passes bounded by real tokens
                 for chunk in token_bounded_chunks(lengths, batch_size, batch_tokens, packing):
                     rows, pass_ids = [base + i for i in chunk], [ids[i] for i in chunk]
                     packed = packing and pays_to_pack([lengths[i] for i in chunk])

@@ -1,8 +1,8 @@
 """Tokenization for embedding: the prompt around each text, truncation that never cuts the
 prompt's end, the EOS that last-token pooling reads, and the limits and pad id batches use.
 
-Kept apart from the Embedder so the ONNX embedder, which has no PyTorch backbone, tokenizes
-exactly as the model it was exported from.
+One concept apart from the Embedder's model code; the PyTorch and ONNX embedders both
+tokenize through it.
 """
 
 from __future__ import annotations
