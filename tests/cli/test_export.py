@@ -191,3 +191,24 @@ def test_a_bidirectional_llama_export_is_checked_without_padding(
     theirs = st.SentenceTransformer(str(out), device="cpu").encode(texts, batch_size=1)
     cos = (ours * theirs).sum(1) / np.linalg.norm(ours, axis=1) / np.linalg.norm(theirs, axis=1)
     assert cos.min() >= 0.9999
+
+
+@pytest.mark.parametrize("dtype", ["fp32", "bf16"])
+def test_a_rotated_model_exports_its_rotation_as_a_dense_layer(dtype, tiny_decoder, tmp_path):
+    from embedtune.models.rotation import fit_rotation
+
+    emb = Embedder.load(tiny_decoder)
+    texts = _texts()
+    emb.rotate(fit_rotation(emb.encode(texts)), "50 test texts")
+    emb.save(tmp_path / "m")
+    out = tmp_path / "st"
+    args = ["export", str(tmp_path / "m"), "--output", str(out), "--dtype", dtype]
+    assert main([*args, "--truncate-dim", "8"]) == 0
+    theirs = st.SentenceTransformer(str(out), device="cpu").encode(texts)
+    ours = emb.encode(texts)[:, :8]  # the prefix of the rotated vectors, not of the plain ones
+    cos = (ours * theirs).sum(1) / np.linalg.norm(ours, axis=1) / np.linalg.norm(theirs, axis=1)
+    assert theirs.shape == (50, 8) and cos.min() >= (0.9999 if dtype == "fp32" else 0.99)
+    assert Embedder.load(out).config.rotation == "50 test texts"
+    assert (
+        "rotated so the first dimensions carry the most variance" in (out / "README.md").read_text()
+    )

@@ -114,3 +114,17 @@ def test_attention_is_traced_in_eager_form_and_the_model_is_left_as_it_was(tiny_
     # the exporter's SDPA masks every layer's full score matrix with IsNaN + Where
     assert "Softmax" in ops and "IsNaN" not in ops
     assert emb.backbone.config._attn_implementation == "sdpa"
+
+
+def test_a_rotated_model_keeps_its_rotation_in_the_graph(tiny_decoder, tmp_path):
+    from embedtune.models.rotation import fit_rotation
+
+    emb = Embedder.load(tiny_decoder)
+    texts = _texts()
+    emb.rotate(fit_rotation(emb.encode(texts)), "40 test texts")
+    emb.save(tmp_path / "m")
+    out = tmp_path / "onnx"
+    assert main(["export", str(tmp_path / "m"), "--output", str(out), "--format", "onnx"]) == 0
+    onnx = Embedder.load(out)
+    assert onnx.config.rotation == "40 test texts"  # applied once, inside the graph
+    assert np.abs(onnx.encode(texts) - emb.encode(texts)).max() <= 1e-5

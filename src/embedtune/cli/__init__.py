@@ -7,7 +7,17 @@ import sys
 
 from embedtune import parallel
 from embedtune.allocator import keep_freed_memory
-from embedtune.cli import check, embed, evaluate, export, mine, quickstart, serve, train
+from embedtune.cli import (
+    check,
+    embed,
+    evaluate,
+    export,
+    mine,
+    quickstart,
+    rotate,
+    serve,
+    train,
+)
 from embedtune.errors import EmbedtuneError
 from embedtune.log import show_progress_on_stdout
 
@@ -20,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Fine-tune language models into text-embedding models and evaluate them on STS and retrieval.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    for module in (evaluate, train, mine, quickstart, embed, export, serve, check):
+    for module in (evaluate, train, mine, quickstart, embed, rotate, export, serve, check):
         module.add_parser(sub)
     for command in sub.choices.values():
         command.allow_abbrev = False

@@ -21,6 +21,7 @@ from embedtune.export.onnx import export_onnx
 from embedtune.log import log
 from embedtune.models import Embedder
 from embedtune.models.pooling import ST_POOLING
+from embedtune.models.rotation import save_rotation
 from embedtune.models.sources import resolve_run_folder
 
 FORMATS = ("sentence-transformers", "hf", "adapter", "onnx")
@@ -78,6 +79,14 @@ def _model_card(emb: Embedder, source: str, fmt: str) -> str:
         *(
             [f"- Matryoshka-trained sizes: {emb.config.matryoshka_dims} (truncate, re-normalise)"]
             if emb.config.matryoshka_dims
+            else []
+        ),
+        *(
+            [
+                f"- rotated so the first dimensions carry the most variance ({emb.config.rotation})"
+                + ("; embedtune applies `rotation.npy`" if fmt in ("hf", "adapter") else "")
+            ]
+            if emb.config.rotation
             else []
         ),
         f"- exported from: `{source}`",
@@ -232,6 +241,7 @@ def _write_sentence_transformers(
     try:
         from sentence_transformers import SentenceTransformer
         from sentence_transformers.sentence_transformer.modules import (
+            Dense,
             Normalize,
             Pooling,
             Transformer,
@@ -275,6 +285,11 @@ def _write_sentence_transformers(
         ),
         Pooling(emb.dim, pooling_mode=ST_POOLING[cfg.pooling][0]),
     ]
+    if emb.rotation is not None:  # x @ R.T is a bias-free linear layer with weight R
+        weight = emb.rotation.detach().float().cpu()
+        modules.append(
+            Dense(emb.dim, emb.dim, bias=False, activation_function=None, init_weight=weight)
+        )
     if cfg.normalize:
         modules.append(Normalize())
     st = SentenceTransformer(modules=modules, device="cpu", truncate_dim=truncate_dim)
@@ -285,3 +300,5 @@ def _write_sentence_transformers(
     st.save(str(folder))
     shutil.rmtree(hf_dir)
     cfg.save(folder)  # Embedder.load(DIR) reads the same folder
+    if emb.rotation is not None:
+        save_rotation(folder, emb.rotation.cpu().numpy())

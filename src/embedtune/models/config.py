@@ -42,6 +42,8 @@ class EmbedderConfig:
     trust_remote_code: bool = False
     # the nested prefixes Matryoshka training made usable on their own (None: not trained so)
     matryoshka_dims: list[int] | None = None
+    # what the saved rotation (rotation.npy, models/rotation.py) was fitted on; None: none
+    rotation: str | None = None
 
     def __post_init__(self) -> None:
         if self.pooling not in POOLING_MODES:

@@ -31,6 +31,8 @@ from embedtune.models.attention import make_bidirectional
 from embedtune.models.config import EmbedderConfig
 from embedtune.models.packing import check_packable, pack, pays_to_pack, unpack
 from embedtune.models.pooling import pool
+from embedtune.models.rotation import read_rotation, save_rotation
+from embedtune.models.sources import resolve_run_folder
 from embedtune.models.tokenization import model_max_length, pad_token_id, token_ids
 
 # Padded tokens per encode pass: real documents embed fastest at 1024 a pass on a 2-core
@@ -78,6 +80,8 @@ class Embedder(nn.Module):
         # no KV cache: packed rows are read only without one, and filling one copies keys
         # and values in every layer and recompiles compiled layers on every pass
         self.takes_use_cache = "use_cache" in takes
+        # (D, D) orthogonal, applied after pooling (models/rotation.py); not a parameter
+        self.register_buffer("rotation", None, persistent=False)
 
     # -- loading and saving -------------------------------------------------------------
     @classmethod
@@ -100,7 +104,11 @@ class Embedder(nn.Module):
             pack_tokens = check_pack_tokens(overrides.pop("pack_tokens", None))
             dtype = overrides.pop("dtype", "fp32")
             backbone, tokenizer, config, device = load_parts(str(name_or_path), dtype, **overrides)
-            embedder = cls(backbone, tokenizer, config, dtype).to(device)
+            embedder = cls(backbone, tokenizer, config, dtype)
+            if config.rotation is not None:
+                folder = resolve_run_folder(Path(name_or_path).expanduser())
+                embedder.rotate(read_rotation(folder, embedder.dim), config.rotation)
+            embedder.to(device)
         if batch_tokens is not None or embedder.device.type != "cpu":
             embedder.batch_tokens = batch_tokens or ACCELERATOR_BATCH_TOKENS
         if pack_tokens:
@@ -117,7 +125,17 @@ class Embedder(nn.Module):
             self.backbone.save_pretrained(folder)
         self.tokenizer.save_pretrained(folder)
         self.config.save(folder)
+        if self.rotation is not None:
+            save_rotation(folder, self.rotation.cpu().numpy())
         return folder
+
+    def rotate(self, matrix: np.ndarray, fitted_on: str) -> None:
+        """From now on embed ``x @ matrix.T`` (an orthogonal ``matrix`` from
+        ``fit_rotation``, fitted on this embedder's current output). A second rotation
+        composes with the first; ``fitted_on`` is saved as the config's ``rotation``."""
+        r = torch.as_tensor(matrix, dtype=torch.float32, device=self.device)
+        self.rotation = r if self.rotation is None else r @ self.rotation
+        self.config.rotation = fitted_on
 
     @property
     def base_model(self) -> nn.Module:
@@ -186,6 +204,8 @@ class Embedder(nn.Module):
         if "text_index" in batch:  # packed rows -> (B, M, D) states, (B, M) mask
             hidden, mask = unpack(hidden, batch), batch["text_mask"]
         emb = pool(hidden, mask, self.config.pooling).float()  # (B, D)
+        if self.rotation is not None:
+            emb = emb @ self.rotation.T
         return F.normalize(emb, dim=-1) if self.config.normalize else emb
 
     @torch.inference_mode()

@@ -145,6 +145,7 @@ def load_parts(
         "adapter",
         "trust_remote_code",
         "matryoshka_dims",  # a property of the trained weights, not a setting to override
+        "rotation",  # likewise: saved with the weights (rotation.npy)
     }
     unknown = sorted(set(overrides) - known)
     if unknown:
