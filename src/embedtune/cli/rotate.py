@@ -40,6 +40,8 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import time
+
     from embedtune.cli.common import embedder_overrides
     from embedtune.data.texts import read_texts
     from embedtune.rotating import rotate_model, sample_texts
@@ -48,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
     picked = sample_texts(texts, args.limit)
     fitted_on = f"{len(picked):,} texts of {args.input}" + (f" as {args.role}" if args.role else "")
     overrides = embedder_overrides(args)
+    start = time.perf_counter()
     _, share = rotate_model(
         args.model, picked, args.output, fitted_on, overrides, args.role, args.batch_size
     )
@@ -55,5 +58,9 @@ def run(args: argparse.Namespace) -> int:
     kept = ", ".join(
         f"{d}: {share[:d].sum():.0%}" for d in (dim // 2, dim // 4, dim // 8) if d >= 1
     )
-    print(f"rotated {args.model} -> {args.output}; variance in the first dimensions: {kept}")
+    seconds = time.perf_counter() - start
+    print(
+        f"rotated {args.model} -> {args.output} in {seconds:.0f} s; "
+        f"variance in the first dimensions: {kept}"
+    )
     return 0

@@ -2,10 +2,10 @@
 dimensions, so that a prefix of every vector is the best view of that size (PCA).
 
 Why: a user who stores 80 of 640 dimensions keeps whatever the first 80 happen to hold.
-LoRA on the attention's query and value projections cannot reorder the model's output
-dimensions, so even Matryoshka training leaves some of each prefix's worth in the rest.
-An orthogonal matrix fitted on texts like the ones to be searched moves it to the front
-after the fact. Being orthogonal, it changes no cosine at full size; it is stored beside
+A low-rank adapter trained for an epoch moves the model's output space only a little, so
+even Matryoshka training leaves much of each prefix's worth in the other dimensions. An
+orthogonal matrix fitted on texts like the ones to be searched moves it to the front after
+the fact. Being orthogonal, it changes no cosine at full size; it is stored beside
 the weights (``rotation.npy``) and applied after pooling, so every command, the server and
 the exports embed the same way.
 
