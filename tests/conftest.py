@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+# scripts that torchrun starts, not test modules: --doctest-modules must not import them
+collect_ignore = ["training/dist_worker.py"]
+
 WORDS = (
     "a an the man woman child dog cat bird horse people group player chef girl boy "
     "is are was be being plays playing runs running walks walking sits sitting eats eating "

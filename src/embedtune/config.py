@@ -5,7 +5,7 @@ file), never silently.
 
 >>> TrainConfig(lr=-1)
 Traceback (most recent call last):
-ConfigError: `lr` must be > 0, got -1
+embedtune.errors.ConfigError: `lr` must be > 0, got -1
 """
 
 from __future__ import annotations

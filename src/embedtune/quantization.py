@@ -8,8 +8,8 @@ ranges saved when it was embedded, so queries and documents share one scale), on
 so ranking by it is ranking by Hamming distance.
 
 >>> lo, hi = int8_ranges(np.array([[-1.0, 0.0], [1.0, 2.0]]))
->>> to_int8(np.array([[0.0, 1.0]]), lo, hi).tolist()
-[[0, 0]]
+>>> to_int8(np.array([[-1.0, 2.0], [1.0, 0.0]]), lo, hi).tolist()
+[[-128, 127], [127, -128]]
 """
 
 from __future__ import annotations

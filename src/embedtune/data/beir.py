@@ -11,7 +11,7 @@ has five.
 Documents are embedded as ``(title + " " + text).strip()``, MTEB's rule.
 
 >>> task = read_beir("data/retrieval/scifact", "test")      # doctest: +SKIP
->>> len(task.query_ids), len(task.doc_ids), task.missing_docs
+>>> len(task.query_ids), len(task.doc_ids), task.missing_docs  # doctest: +SKIP
 (300, 5183, 0)
 """
 

@@ -6,7 +6,7 @@ The STS and NLI files carry no quoting at all (many sentences start with ``"``),
 which keeps every row on its own physical line and lets errors say ``file:line``.
 
 >>> rows = list(read_rows(path, delimiter="\\t"))   # doctest: +SKIP
->>> rows[0]
+>>> rows[0]                                        # doctest: +SKIP
 Row(line=2, fields={'sentence1': 'A man plays.', 'sentence2': 'A man is playing.', 'score': '4.8'})
 """
 

@@ -11,7 +11,7 @@ A bad row (missing field, empty text, wrong column count, undecodable bytes) sto
 with ``file:line``; with ``skip_bad_rows=True`` it is skipped and counted instead.
 
 >>> t = read_triplets("triplets.tsv")        # doctest: +SKIP
->>> len(t), t.anchors[0], t.has_negatives
+>>> len(t), t.anchors[0], t.has_negatives      # doctest: +SKIP
 (29100, 'A man plays a guitar.', True)
 """
 

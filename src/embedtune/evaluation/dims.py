@@ -3,7 +3,7 @@ size, and every smaller size scores its first d dimensions, re-normalised (what 
 truncates stored vectors gets; what Matryoshka training optimises).
 
 >>> view = PrefixView(Memo(embedder), 64)      # doctest: +SKIP
->>> view.encode(["a text"]).shape
+>>> view.encode(["a text"]).shape              # doctest: +SKIP
 (1, 64)
 """
 
