@@ -121,3 +121,19 @@ def test_a_file_that_is_not_an_array_is_named(tmp_path):
 def test_the_rotation_is_not_an_option_to_override(tiny_decoder):
     with pytest.raises(ConfigError, match="unknown Embedder option"):
         Embedder.load(tiny_decoder, rotation="x")
+
+
+def test_training_from_a_rotated_model_keeps_the_rotation(tiny_decoder, triplet_file, tmp_path):
+    from embedtune.data.triplets import read_triplets
+    from embedtune.training.trainer import Trainer
+    from tests.conftest import tiny_config
+
+    emb = Embedder.load(tiny_decoder)
+    r = fit_rotation(emb.encode(_texts()))
+    emb.rotate(r, "80 test texts")
+    emb.save(tmp_path / "rotated")
+    cfg = tiny_config(tmp_path, tmp_path / "rotated", warmup_steps=1, max_steps=2, seed=1)
+    Trainer(cfg, read_triplets(triplet_file)).train()
+    trained = Embedder.load(tmp_path / "run")
+    assert trained.config.rotation == "80 test texts"
+    assert np.array_equal(trained.rotation.numpy(), r)  # a buffer, not a trained weight
