@@ -42,7 +42,14 @@ def rotate_model(
 ) -> tuple[Embedder, np.ndarray]:
     """Write ``model`` rotated by a fit on ``texts`` to ``output``; returns the saved
     embedder and the variance share of each new dimension (descending)."""
+    from embedtune.models.onnx_embedder import OnnxEmbedder
+
     embedder = Embedder.load(model, **overrides)
+    if isinstance(embedder, OnnxEmbedder):
+        raise ConfigError(
+            f"{model} is an ONNX export, whose graph cannot take a rotation: rotate the "
+            "model it was exported from, then export that"
+        )
     if len(texts) < embedder.dim:
         raise ConfigError(
             f"{fitted_on}: {len(texts)} texts; a rotation of this model's {embedder.dim} "

@@ -128,3 +128,14 @@ def test_a_rotated_model_keeps_its_rotation_in_the_graph(tiny_decoder, tmp_path)
     onnx = Embedder.load(out)
     assert onnx.config.rotation == "40 test texts"  # applied once, inside the graph
     assert np.abs(onnx.encode(texts) - emb.encode(texts)).max() <= 1e-5
+
+
+def test_an_onnx_export_cannot_be_rotated(tiny_decoder, tmp_path, capsys):
+    out = tmp_path / "onnx"
+    assert main(["export", str(tiny_decoder), "--output", str(out), "--format", "onnx"]) == 0
+    src = tmp_path / "t.txt"
+    src.write_text("\n".join(_texts(40)) + "\n")
+    args = ["rotate", "--model", str(out), "--input", str(src), "--output", str(tmp_path / "r")]
+    assert main(args) == 2
+    assert "rotate the model it was exported from" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
