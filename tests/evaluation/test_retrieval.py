@@ -171,3 +171,29 @@ def test_the_corpus_cache_serves_the_same_model_and_misses_changed_weights(
     embedder.config.prompt = "query: {}"  # another setting: a new key too
     assert not evaluate_retrieval_task(embedder, task)["corpus_from_cache"]
     assert len(list((tmp_path / "cache" / "corpus").glob("*.npy"))) == 3
+
+
+def test_a_rotated_model_shares_the_unrotated_corpus_entry(tiny_encoder, tmp_path, monkeypatch):
+    import numpy as np
+
+    from embedtune.data.beir import read_beir
+    from embedtune.evaluation.corpus_cache import embed_corpus
+    from embedtune.models import Embedder
+    from embedtune.models.rotation import fit_rotation
+    from tests.data.test_beir import write_beir
+
+    monkeypatch.setenv("EMBEDTUNE_CACHE", str(tmp_path / "cache"))
+    task = read_beir(write_beir(tmp_path / "toy"), "test")
+    plain = Embedder.load(tiny_encoder)
+    rotated = Embedder.load(tiny_encoder)
+    r = fit_rotation(np.random.default_rng(0).normal(size=(64, plain.dim)))
+    rotated.rotate(r, "random")
+    table, cached = embed_corpus(rotated, task.docs, task.corpus_sha256)
+    assert not cached
+    assert np.abs(table - rotated.encode(task.docs, role="document")).max() <= 1e-5
+    again, cached = embed_corpus(plain, task.docs, task.corpus_sha256)  # the entry it left
+    assert cached and np.abs(again - plain.encode(task.docs, role="document")).max() <= 1e-5
+    table, cached = embed_corpus(rotated, task.docs, task.corpus_sha256)
+    assert cached and np.abs(table - again @ r.T).max() <= 1e-6
+    assert rotated.rotation is not None  # put back after the lookup
+    assert len(list((tmp_path / "cache" / "corpus").glob("*.npy"))) == 1

@@ -8,6 +8,8 @@ embeddings of a few fixed probe texts, hashed. A retrained run in the same folde
 adapter, a Hub model and a local copy each get their own key, with no file walking, and a
 stale entry can never be served for changed weights (it would need identical probe
 vectors). Entries are written atomically (``<key>.npy`` in ``$EMBEDTUNE_CACHE/corpus``).
+A rotated model's entries are its vectors before the rotation, keyed as the unrotated model,
+and rotated when read: scoring a model after ``embedtune rotate`` embeds only the queries.
 """
 
 from __future__ import annotations
@@ -66,6 +68,13 @@ def embed_corpus(
 
     if not cache:
         return encode(), False
+    rotation = getattr(embedder, "rotation", None)
+    if rotation is not None:
+        # kept unrotated: a rotation comes after pooling (``embedtune rotate``), so one
+        # encoding of a corpus serves the model and every rotation of it
+        with embedder.unrotated():
+            table, cached = embed_corpus(embedder, texts, corpus_sha256, batch_size, show_progress)
+        return table @ rotation.cpu().numpy().T, cached
     path = Path(cache_dir("corpus"), cache_key(embedder, corpus_sha256) + ".npy")
     if path.is_file():
         table = np.load(path)

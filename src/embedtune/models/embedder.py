@@ -14,7 +14,7 @@ from __future__ import annotations
 import inspect
 import sys
 from collections.abc import Sequence
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -136,6 +136,15 @@ class Embedder(nn.Module):
         r = torch.as_tensor(matrix, dtype=torch.float32, device=self.device)
         self.rotation = r if self.rotation is None else r @ self.rotation
         self.config.rotation = fitted_on
+
+    @contextmanager
+    def unrotated(self):
+        """Embed without the rotation inside the block (the corpus cache keeps such vectors)."""
+        rotation, self.rotation = self.rotation, None
+        try:
+            yield
+        finally:
+            self.rotation = rotation
 
     @property
     def base_model(self) -> nn.Module:
