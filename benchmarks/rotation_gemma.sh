@@ -27,7 +27,7 @@ declare -A source=(
   [recipe-909-steps]=runs/reproduce/beyond/full-epoch
   [matryoshka-w4-1-1-1-1-909-steps]=runs/matryoshka/gemma3-270m-w4-1-1-1-1-909-steps
 )
-for arm in recipe-909-steps matryoshka-w4-1-1-1-1-909-steps; do
+for arm in matryoshka-w4-1-1-1-1-909-steps recipe-909-steps; do
   model=${source[$arm]}
   if [ ! -d "$model" ]; then
     echo "no weights in $model: train it first (see the header)" >&2
