@@ -41,8 +41,10 @@ for arm in matryoshka-w4-1-1-1-1-909-steps recipe-909-steps; do
   fi
   for task in scifact arguana; do
     if [[ " $parts " == *" retrieval "* ]] && [ ! -f "$out/$arm-$task.json" ]; then
-      $et rotate --model "$model" --max-length 512 --input "$data/retrieval/$task/corpus.jsonl" \
-          --role document --output "runs/rotation/$arm-$task" | tee "$out/$arm-$task.rotate.txt"
+      if [ ! -f "runs/rotation/$arm-$task/embedtune.json" ]; then  # a rotated model is kept
+        $et rotate --model "$model" --max-length 512 --input "$data/retrieval/$task/corpus.jsonl" \
+            --role document --output "runs/rotation/$arm-$task" | tee "$out/$arm-$task.rotate.txt"
+      fi
       $et evaluate --model "runs/rotation/$arm-$task" --tasks "$task" --max-length 512 \
           --dims "$dims" --output "$out/$arm-$task.json"
     fi

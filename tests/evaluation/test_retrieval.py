@@ -178,6 +178,7 @@ def test_a_rotated_model_shares_the_unrotated_corpus_entry(tiny_encoder, tmp_pat
 
     from embedtune.data.beir import read_beir
     from embedtune.evaluation.corpus_cache import embed_corpus
+    from embedtune.evaluation.dims import Memo
     from embedtune.models import Embedder
     from embedtune.models.rotation import fit_rotation
     from tests.data.test_beir import write_beir
@@ -196,4 +197,7 @@ def test_a_rotated_model_shares_the_unrotated_corpus_entry(tiny_encoder, tmp_pat
     table, cached = embed_corpus(rotated, task.docs, task.corpus_sha256)
     assert cached and np.abs(table - again @ r.T).max() <= 1e-6
     assert rotated.rotation is not None  # put back after the lookup
+    memo = Memo(rotated)  # what `evaluate --dims` passes: the same entry, read through it
+    table, cached = embed_corpus(memo, task.docs, task.corpus_sha256)
+    assert cached and np.abs(table - again @ r.T).max() <= 1e-6
     assert len(list((tmp_path / "cache" / "corpus").glob("*.npy"))) == 1

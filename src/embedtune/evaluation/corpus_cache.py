@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from embedtune.atomic import atomic_file
+from embedtune.evaluation.dims import Memo
 from embedtune.log import log
 from embedtune.paths import cache_dir
 
@@ -68,6 +69,8 @@ def embed_corpus(
 
     if not cache:
         return encode(), False
+    if isinstance(embedder, Memo):  # evaluate --dims: the memo's encode is the embedder's
+        embedder = embedder.embedder
     rotation = getattr(embedder, "rotation", None)
     if rotation is not None:
         # kept unrotated: a rotation comes after pooling (``embedtune rotate``), so one
