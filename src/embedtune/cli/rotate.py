@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import argparse
 
+from embedtune.cli.common import add_model_options, embedder_overrides
+
 
 def add_parser(sub) -> None:
-    from embedtune.cli.common import add_model_options
-
     p = sub.add_parser(
         "rotate", help="order a model's dimensions by variance on your texts", description=__doc__
     )
@@ -42,7 +42,6 @@ def add_parser(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     import time
 
-    from embedtune.cli.common import embedder_overrides
     from embedtune.data.texts import read_texts
     from embedtune.rotating import rotate_model, sample_texts
 
